@@ -1,0 +1,56 @@
+"""`desktop-rag`: everything the app does, headless. A public contract: scripts and tests use it.
+
+Each group of subcommands lives in `core/commands/<group>.py` and exposes
+`register(subparsers)`; a subcommand stores its handler as `func(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from desktop_rag.core.errors import UserFacingError
+
+COMMAND_GROUPS = ("index", "answer", "folders", "selftest")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="desktop-rag",
+        description="Chat with the folders on your computer, fully offline.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the index, settings and history live (default: $DESKTOP_RAG_HOME "
+        "or the platform's user data folder)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in COMMAND_GROUPS:
+        try:
+            module = importlib.import_module(f"desktop_rag.core.commands.{group}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"desktop_rag.core.commands.{group}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserFacingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

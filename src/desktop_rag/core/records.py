@@ -1,0 +1,104 @@
+"""Typed records passed between the engine's parts (extraction, chunking, store, retrieval)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of extracted text with one page and one heading path.
+
+    `start` is the character offset of `text` inside `Document.text`.
+    """
+
+    text: str
+    start: int
+    page: int | None = None  # 1-based, PDFs only
+    heading_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file turned into text. `text` is all sections joined; offsets point into it."""
+
+    path: str
+    kind: str  # "pdf", "markdown", "text", "code", "rst", "html", "docx"
+    text: str
+    sections: tuple[Section, ...]
+    title: str | None = None
+    warnings: tuple[str, ...] = ()  # e.g. "pages 3, 7 have no text layer"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document small enough for the embedder, remembering where it came from."""
+
+    path: str
+    ordinal: int  # position within its file
+    text: str
+    start: int  # character offsets in Document.text
+    end: int
+    page: int | None = None
+    heading_path: tuple[str, ...] = ()
+    content_hash: str = ""  # of `text`; unchanged chunks keep their vectors on re-index
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk with its fused score (higher is better)."""
+
+    chunk_id: str
+    path: str
+    text: str
+    start: int
+    end: int
+    score: float
+    page: int | None = None
+    heading_path: tuple[str, ...] = ()
+    ordinal: int = 0
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """The index's knowledge of one file on disk."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    status: str  # "indexed" | "error" | "pending"
+    error: str | None = None
+    chunk_count: int = 0
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported between files and batches; `total` may grow while a folder is scanned."""
+
+    done: int
+    total: int
+    current: str = ""
+    phase: str = ""  # "scanning" | "extracting" | "embedding" | "writing"
+    rate: float = 0.0  # files per second
+    eta_s: float | None = None
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    moved: int = 0
+    chunks_added: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    skipped: tuple[SkippedFile, ...] = field(default_factory=tuple)

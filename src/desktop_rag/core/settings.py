@@ -1,0 +1,158 @@
+"""Settings, declared once with types and defaults.
+
+Loading never crashes: unknown keys are kept (a newer version may have written them) and
+bad values fall back to their default with a problem reported for the UI and CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+GpuLayers = int | Literal["auto"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Models: None means the embedded default.
+    chat_model: str | None = None
+    embedder: str | None = None
+    lora_path: str | None = None
+    n_gpu_layers: GpuLayers = "auto"
+    context_size: int = 4096
+    temperature: float = 0.2
+    max_tokens: int = 512
+    threads: int | None = None
+    # Retrieval and chunking.
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    top_k: int = 6
+    # Ingestion limits: one hostile file must not hang or exhaust the indexer.
+    max_file_mb: int = 100
+    pdf_timeout_s: float = 120.0
+    pdf_memory_mb: int = 2048
+    ignore_patterns: tuple[str, ...] = ()
+    # UI.
+    tray_icon: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in fields(Settings) if f.name != "extra"}
+_DEFAULTS = Settings()
+
+
+def _check(name: str, value: Any) -> Any:
+    """Return the value coerced to the field's type, or raise ValueError with a reason."""
+    default = getattr(_DEFAULTS, name)
+    if name == "n_gpu_layers":
+        if value == "auto":
+            return "auto"
+        if isinstance(value, int) and not isinstance(value, bool) and value >= -1:
+            return value
+        raise ValueError("must be 'auto' or a number of layers (-1 for all)")
+    if name in {"chat_model", "embedder", "lora_path"}:
+        if value is None or isinstance(value, str):
+            return value or None
+        raise ValueError("must be a path or empty")
+    if name == "threads":
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            return value
+        raise ValueError("must be empty (automatic) or a positive number")
+    if name == "ignore_patterns":
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ValueError("must be a list of patterns")
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ValueError("must be true or false")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise ValueError("must be a whole number, 0 or more")
+    if isinstance(default, float):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        raise ValueError("must be a number, 0 or more")
+    return value
+
+
+def validate(settings: Settings) -> list[str]:
+    """Cross-field problems, as messages for a person."""
+    problems = []
+    if settings.chunk_overlap >= settings.chunk_tokens:
+        problems.append("chunk_overlap must be smaller than chunk_tokens")
+    if settings.context_size < 512:
+        problems.append("context_size must be at least 512 tokens")
+    return problems
+
+
+def from_dict(data: dict[str, Any]) -> tuple[Settings, list[str]]:
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in data.items():
+        if key not in _FIELDS:
+            extra[key] = value
+            continue
+        try:
+            values[key] = _check(key, value)
+        except ValueError as exc:
+            problems.append(f"setting '{key}' {exc}; using the default {getattr(_DEFAULTS, key)!r}")
+    settings = Settings(**values, extra=extra)
+    cross = validate(settings)
+    if cross:
+        problems.extend(f"{p}; using the defaults for chunking" for p in cross)
+        settings = replace(
+            settings,
+            chunk_tokens=_DEFAULTS.chunk_tokens,
+            chunk_overlap=_DEFAULTS.chunk_overlap,
+            context_size=max(settings.context_size, 512),
+        )
+    return settings, problems
+
+
+def to_dict(settings: Settings) -> dict[str, Any]:
+    data = asdict(settings)
+    extra = data.pop("extra")
+    data["ignore_patterns"] = list(settings.ignore_patterns)
+    return {**extra, **data}
+
+
+def load(path: Path) -> tuple[Settings, list[str]]:
+    """Read settings; a missing file gives the defaults, a broken one the defaults and a problem."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings(), []
+    except OSError as exc:
+        return Settings(), [f"could not read {path}: {exc.strerror}; using defaults"]
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return Settings(), [f"{path} is not valid JSON ({exc.msg}); using defaults"]
+    if not isinstance(data, dict):
+        return Settings(), [f"{path} does not hold a settings object; using defaults"]
+    return from_dict(data)
+
+
+def save(path: Path, settings: Settings) -> None:
+    """Write atomically so a kill mid-save never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(to_dict(settings), fh, indent=2, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,59 @@
+"""Shared fixtures. Real parts (MiniLM, SmolLM2, LanceDB, watchdog, Qt) are used where named."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch):
+    """Fail any attempt to open a network connection (AF_UNIX stays allowed)."""
+    attempts: list[object] = []
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded(self: socket.socket, address, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            raise OSError(f"network access blocked in tests: {address!r}")
+        return real_connect(self, address, *args)
+
+    def guarded_ex(self: socket.socket, address, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            raise OSError(f"network access blocked in tests: {address!r}")
+        return real_connect_ex(self, address, *args)
+
+    def guarded_create(address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError(f"network access blocked in tests: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
+    monkeypatch.setattr(socket, "create_connection", guarded_create)
+    yield attempts
+    assert not attempts, f"network connections were attempted: {attempts}"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test when the folder is absent (fresh clone)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared is provided beside the checkout)")
+    return path
