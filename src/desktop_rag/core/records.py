@@ -57,6 +57,10 @@ class Hit:
     page: int | None = None
     heading_path: tuple[str, ...] = ()
     ordinal: int = 0
+    # Raw signals behind the fused score, so callers can judge relevance in absolute terms
+    # (RRF scores only rank): cosine similarity of the vector side, BM25 of the keyword side.
+    dense_score: float | None = None
+    keyword_score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+import json
+
+from desktop_rag.core import settings as settings_mod
+from desktop_rag.core.settings import Settings
+
+
+def test_missing_file_gives_defaults(tmp_path):
+    loaded, problems = settings_mod.load(tmp_path / "settings.json")
+    assert loaded == Settings()
+    assert problems == []
+
+
+def test_round_trip_keeps_unknown_keys(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"top_k": 9, "from_the_future": {"x": 1}}))
+    loaded, problems = settings_mod.load(path)
+    assert loaded.top_k == 9
+    assert problems == []
+    settings_mod.save(path, loaded.with_changes(temperature=0.7))
+    data = json.loads(path.read_text())
+    assert data["from_the_future"] == {"x": 1}
+    assert data["temperature"] == 0.7
+    assert data["top_k"] == 9
+
+
+def test_bad_values_fall_back_with_a_reason(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"n_gpu_layers": "lots", "top_k": -3, "temperature": "hot"}))
+    loaded, problems = settings_mod.load(path)
+    assert loaded.n_gpu_layers == "auto"
+    assert loaded.top_k == Settings().top_k
+    assert loaded.temperature == Settings().temperature
+    assert len(problems) == 3
+    assert any("n_gpu_layers" in p for p in problems)
+
+
+def test_overlap_not_smaller_than_chunk_is_reported(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"chunk_tokens": 50, "chunk_overlap": 80}))
+    loaded, problems = settings_mod.load(path)
+    assert loaded.chunk_overlap < loaded.chunk_tokens
+    assert any("chunk_overlap" in p for p in problems)
+
+
+def test_corrupt_file_gives_defaults_and_a_problem(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text("{not json")
+    loaded, problems = settings_mod.load(path)
+    assert loaded == Settings()
+    assert problems and "not valid JSON" in problems[0]
+
+
+def test_manual_gpu_layers_accepted(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"n_gpu_layers": 20}))
+    loaded, _ = settings_mod.load(path)
+    assert loaded.n_gpu_layers == 20
