@@ -1,0 +1,191 @@
+"""PDF extraction in a child process that a hostile file can hang or crash without harm.
+
+One `PdfExtractor` keeps one child for many files (spawning Python and importing pypdf costs
+about a tenth of a second per file) and replaces it after a timeout, crash or memory error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import re
+import signal
+import threading
+from pathlib import Path
+
+from desktop_rag.core.extract.base import Parsed, Part, Unreadable, clean, from_parts
+from desktop_rag.core.extract.limits import DEFAULT_LIMITS, ExtractLimits
+from desktop_rag.core.extract.pdf_worker import PageReader, serve
+
+# Start-up is not counted against the per-file limit, but a child that cannot even start
+# (a broken frozen build) must not hang the indexer either.
+_STARTUP_TIMEOUT_S = 60.0
+
+
+class PdfExtractor:
+    """Owns one worker process. Thread-safe, but meant to have one owner (the indexer)."""
+
+    def __init__(
+        self, limits: ExtractLimits = DEFAULT_LIMITS, *, read_pages: PageReader | None = None
+    ):
+        self._limits = limits
+        self._read_pages = read_pages  # a seam for tests: runs in the child instead of pypdf
+        self._context = multiprocessing.get_context("spawn")
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: multiprocessing.connection.Connection | None = None
+        self._lock = threading.Lock()
+        self._aborted = threading.Event()
+
+    def __enter__(self) -> PdfExtractor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def extract(self, path: Path) -> Parsed:
+        """Pages of `path` as sections (page numbers 1-based), or raise Unreadable."""
+        with self._lock:
+            reply = self._ask(str(path))
+        if reply[0] == "error":
+            raise Unreadable(reply[1])
+        _, pages, title, failed = reply
+        return pages_to_parsed(pages, title, failed)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop(graceful=True)
+
+    def abort(self) -> None:
+        """From any thread: end a running extraction now (it raises "cancelled")."""
+        self._aborted.set()
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(ValueError, OSError):  # already closed or gone
+                process.kill()
+
+    def _ask(self, path: str) -> tuple:
+        self._aborted.clear()
+        conn = self._start()
+        try:
+            conn.send(path)
+        except OSError:  # the idle child died; one fresh try
+            self._stop()
+            conn = self._start()
+            conn.send(path)
+        timeout = self._limits.pdf_timeout_s
+        if not conn.poll(timeout):
+            self._stop()
+            raise Unreadable(f"PDF extraction timed out after {timeout:g} s")
+        try:
+            reply = conn.recv()
+        except (EOFError, OSError):
+            detail = self._exit_detail()
+            if self._aborted.is_set():
+                raise Unreadable("PDF extraction was cancelled") from None
+            raise Unreadable(f"PDF extractor crashed ({detail})") from None
+        if reply[0] == "oom":
+            self._stop()
+            raise Unreadable(
+                f"PDF extraction ran out of memory (limit {self._limits.pdf_memory_mb} MB)"
+            )
+        return reply
+
+    def _start(self) -> multiprocessing.connection.Connection:
+        if self._process is not None and self._process.is_alive() and self._conn is not None:
+            return self._conn
+        self._stop()
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=serve,
+            args=(child, self._limits.pdf_memory_mb, self._read_pages),
+            name="desktop-rag-pdf",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        try:
+            ready = parent.poll(_STARTUP_TIMEOUT_S) and parent.recv() == ("ready",)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            raise Unreadable(f"PDF extractor could not start ({self._exit_detail()})")
+        return parent
+
+    def _exit_detail(self) -> str:
+        """How the child ended, e.g. "SIGSEGV" or "exit code 1"; stops it if it has not."""
+        process = self._process
+        if process is not None:
+            process.join(timeout=2.0)  # let a dying child finish so its exit code is real
+        code = process.exitcode if process is not None else None
+        self._stop()
+        if code is None or code >= 0:
+            return f"exit code {code}" if code is not None else "it stopped answering"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if -code == signal.SIGKILL:
+            return f"killed by {name}, perhaps out of memory"
+        return name
+
+    def _stop(self, graceful: bool = False) -> None:
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if conn is not None:
+            if graceful and process is not None and process.is_alive():
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+            conn.close()
+        if process is not None:
+            process.join(timeout=2.0 if graceful else 0.0)
+            if process.is_alive():
+                process.kill()
+            process.join(timeout=5.0)
+            process.close()
+
+
+def pages_to_parsed(pages: list[str], title: str | None, failed: list[int]) -> Parsed:
+    """Pages joined with a blank line, one section per page; pure, tested directly."""
+    if not pages:
+        raise Unreadable("corrupt or unreadable PDF: it has no pages")
+    text, sections = from_parts(Part(clean(t), page=n) for n, t in enumerate(pages, start=1))
+    if not text:
+        if len(failed) == len(pages):
+            raise Unreadable("corrupt or unreadable PDF: no page could be read")
+        raise Unreadable("no text layer (scanned PDF?)")
+    bad = set(failed)
+    blank = [n for n, t in enumerate(pages, start=1) if not t.strip() and n not in bad]
+    warnings = []
+    if blank:
+        verb = "has" if len(blank) == 1 else "have"
+        warnings.append(f"{_pages(blank)} {verb} no text layer")
+    if failed:
+        warnings.append(f"{_pages(failed)} could not be read")
+    return Parsed(text, sections, _clean_title(title), tuple(warnings))
+
+
+_PRODUCER_PREFIX = re.compile(r"^(?:Microsoft (?:Word|PowerPoint|Excel) - )", re.I)
+_FILE_NAME = re.compile(r"\.(?:docx?|pptx?|xlsx?|odt|rtf|pdf|txt|tmp|indd|qxd)$", re.I)
+
+
+def _clean_title(title: str | None) -> str | None:
+    """Drop the file names that PDF printers write as titles ("Microsoft Word - x.doc")."""
+    if not title:
+        return None
+    title = " ".join(_PRODUCER_PREFIX.sub("", title).split())
+    if not title or _FILE_NAME.search(title) or title.lower() in {"untitled", "null"}:
+        return None
+    return title
+
+
+def _pages(numbers: list[int]) -> str:
+    """[3] -> "page 3"; [2, 3, 4, 7] -> "pages 2-4, 7"."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    text = ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+    return f"page {text}" if len(numbers) == 1 else f"pages {text}"

@@ -1,0 +1,151 @@
+"""Real PDF and DOCX files written from scratch, so tests need no binary fixtures."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+
+def make_pdf(pages: Sequence[Sequence[str] | None], title: str | None = None) -> bytes:
+    """A valid PDF: one Helvetica text line per string; a None/empty page draws only a line."""
+    objects: list[bytes] = []
+
+    def add(body: bytes) -> int:
+        objects.append(body)
+        return len(objects)
+
+    catalog = add(b"")  # filled in once the page tree's number is known
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    pages_id = len(objects) + 1 + 2 * len(pages)
+    kids = []
+    for lines in pages:
+        if lines:
+            ops = [b"BT /F1 12 Tf 72 720 Td 16 TL"]
+            for line in lines:
+                ops.append(b"(" + _pdf_string(line) + b") Tj T*")
+            ops.append(b"ET")
+        else:
+            ops = [b"0.5 w 72 72 m 300 300 l S"]  # ink but no text, like a scanned page
+        stream = b"\n".join(ops)
+        content = add(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
+                b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
+                % (pages_id, font, content)
+            )
+        )
+    refs = b" ".join(b"%d 0 R" % k for k in kids)
+    assert add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))) == pages_id
+    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
+    info = add(b"<< /Title (" + _pdf_string(title) + b") >>") if title else None
+
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    trailer = b"trailer\n<< /Size %d /Root %d 0 R" % (len(objects) + 1, catalog)
+    if info:
+        trailer += b" /Info %d 0 R" % info
+    out.write(trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def _pdf_string(text: str) -> bytes:
+    raw = text.encode("cp1252")
+    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+
+def encrypt_pdf(data: bytes, user_password: str, algorithm: str = "RC4-128") -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm=algorithm)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" '
+    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/document.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
+)
+
+
+def make_docx(blocks: Sequence[tuple[str, object]], title: str | None = None) -> bytes:
+    """Blocks: ("p", text), ("h1".."h6", text), ("title", text), ("table", [[cell, ...], ...]).
+
+    Heading styles use a localised id ("berschrift2", as German Word writes) whose style
+    name is "heading 2", so the loader must resolve styles.xml rather than trust ids.
+    """
+    body = []
+    for kind, value in blocks:
+        if kind == "table":
+            rows = "".join(
+                "<w:tr>" + "".join(f"<w:tc>{_para(str(c))}</w:tc>" for c in row) + "</w:tr>"
+                for row in value  # type: ignore[attr-defined]
+            )
+            body.append(f"<w:tbl>{rows}</w:tbl>")
+        elif kind.startswith("h"):
+            body.append(_para(str(value), f"berschrift{kind[1:]}"))
+        elif kind == "title":
+            body.append(_para(str(value), "Title"))
+        else:
+            body.append(_para(str(value)))
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{_W}">'
+        f"<w:body>{''.join(body)}<w:sectPr/></w:body></w:document>"
+    )
+    styles = "".join(
+        f'<w:style w:type="paragraph" w:styleId="berschrift{n}"><w:name w:val="heading {n}"/>'
+        f"</w:style>"
+        for n in range(1, 7)
+    )
+    styles_xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><w:styles xmlns:w="{_W}">{styles}</w:styles>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _RELS)
+        archive.writestr("word/document.xml", document)
+        archive.writestr("word/styles.xml", styles_xml)
+        if title:
+            archive.writestr(
+                "docProps/core.xml",
+                '<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties xmlns:cp="http://'
+                'schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+                f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{escape(title)}</dc:title>'
+                "</cp:coreProperties>",
+            )
+    return out.getvalue()
+
+
+def _para(text: str, style: str | None = None) -> str:
+    props = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
+    runs = []
+    for i, piece in enumerate(text.split("\t")):
+        if i:
+            runs.append("<w:tab/>")
+        runs.append(f'<w:t xml:space="preserve">{escape(piece)}</w:t>')
+    return f"<w:p>{props}<w:r>{''.join(runs)}</w:r></w:p>"
