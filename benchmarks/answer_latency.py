@@ -1,0 +1,170 @@
+"""Time to first token and tokens/s: the app's path next to llama-cpp-python called directly.
+
+App path: `Answerer.ask` with a fixed retrieved context (a fake search returning the same
+four chunks), so the numbers include prompt building, token counting through the child,
+the pipe and the parent's polling. Direct: `Llama.create_chat_completion(stream=True)` in
+this process with the same messages, model, context, threads, temperature 0 and seed.
+
+The two paths alternate, and every repetition changes the first source's first line, so
+both see the same prefix-cache situation (only the system prompt is reused).
+
+    python benchmarks/answer_latency.py [--model GGUF] [--reps 5] [--max-tokens 96]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from desktop_rag.core.llm import Answerer, ModelHost
+from desktop_rag.core.llm.prompt import build_prompt
+from desktop_rag.core.llm.worker import default_threads
+from desktop_rag.core.paths import default_chat_model
+from desktop_rag.core.records import Hit
+from desktop_rag.core.settings import Settings
+
+QUESTION = "What does the Zorblax reactor run on, and how is its fuel delivered?"
+CHUNKS = [
+    "The Zorblax reactor on Kepler station runs on purple quartz. The quartz is mined on the "
+    "moon Tessa by automated drills and refined in orbit before it is loaded into the core.",
+    "Fuel deliveries reach Kepler station every ninety days. Each freighter carries twelve "
+    "tonnes of refined quartz in shielded containers, unloaded by the station's cargo arms.",
+    "The reactor's cooling loop uses heavy water pumped through three redundant circuits. "
+    "If two circuits fail, the reactor scrams automatically within four seconds.",
+    "Kepler station houses forty engineers. Reactor shifts last six hours, and every shift "
+    "logs the core temperature, quartz consumption and loop pressure in the station ledger.",
+]
+
+
+def hits_for(rep: int) -> list[Hit]:
+    texts = [f"(Log entry {rep}.) {CHUNKS[0]}", *CHUNKS[1:]]
+    return [
+        Hit(f"c{i}", f"/notes/kepler-{i}.md", t, 0, len(t), 0.03, dense_score=0.6)
+        for i, t in enumerate(texts)
+    ]
+
+
+def run_app(answerer: Answerer, rep: int, box: dict) -> tuple[float, float | None, int]:
+    box["hits"] = hits_for(rep)
+    answer = answerer.ask(QUESTION)
+    t = answer.timings
+    return t.first_token_s, t.tokens_per_s, t.tokens
+
+
+def run_direct(llm, messages, max_tokens: int, seed: int) -> tuple[float, float | None, int]:
+    start = time.perf_counter()
+    first = last = None
+    tokens = 0
+    for chunk in llm.create_chat_completion(
+        messages=messages, max_tokens=max_tokens, temperature=0.0, seed=seed, stream=True
+    ):
+        if chunk["choices"][0]["delta"].get("content"):
+            last = time.perf_counter()
+            first = first or last
+            tokens += 1
+    speed = (tokens - 1) / (last - first) if tokens > 1 and last > first else None
+    return first - start, speed, tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(default_chat_model()))
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--ctx", type=int, default=4096)
+    args = parser.parse_args()
+    seed = 1234
+    settings = Settings(
+        chat_model=args.model,
+        context_size=args.ctx,
+        temperature=0.0,
+        max_tokens=args.max_tokens,
+        n_gpu_layers=0,
+    )
+    box: dict = {}
+    host = ModelHost(settings)
+    answerer = Answerer(lambda q, k: box["hits"], host, settings)
+    t0 = time.perf_counter()
+    info = host.load()
+    host_load = time.perf_counter() - t0
+
+    import llama_cpp
+
+    t0 = time.perf_counter()
+    threads = default_threads()  # what the app's child uses when Settings say "automatic"
+    llm = llama_cpp.Llama(
+        model_path=args.model,
+        n_ctx=args.ctx,
+        n_gpu_layers=0,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
+    direct_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vocab = llama_cpp.Llama(model_path=args.model, vocab_only=True, verbose=False)
+    vocab_load = time.perf_counter() - t0
+    texts = [QUESTION, *CHUNKS] * 3
+    t0 = time.perf_counter()
+    host.count_tokens_batch(texts)
+    child_count = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for text in texts:
+        vocab.tokenize(text.encode(), add_bos=False)
+    parent_count = time.perf_counter() - t0
+    del vocab
+
+    print(
+        f"model: {info.name} ({info.quantization}), ctx {args.ctx}, CPU, threads: {threads}, "
+        "temperature 0"
+    )
+    print(f"load: host (spawn child + load) {host_load:.2f} s, direct Llama() {direct_load:.2f} s")
+    print(
+        f"tokenizer: {len(texts)} texts via the child {child_count * 1000:.1f} ms; "
+        f"vocab_only load in the parent {vocab_load * 1000:.0f} ms + "
+        f"{parent_count * 1000:.1f} ms to count"
+    )
+    app_rows, direct_rows = [], []
+    for rep in range(args.reps + 1):  # rep 0 warms both up and is not counted
+        app = run_app(answerer, rep, box)
+        prompt = build_prompt(
+            QUESTION,
+            box["hits"],
+            (),
+            count=host.count_tokens_batch,
+            n_ctx=info.n_ctx,
+            max_tokens=args.max_tokens,
+        )
+        direct = run_direct(llm, list(prompt.messages), prompt.answer_tokens, seed)
+        tag = "warm-up" if rep == 0 else f"rep {rep}"
+        print(
+            f"{tag:>8}: app  first token {app[0]:.3f} s, {app[1] or 0:.1f} tok/s, {app[2]} tokens"
+            f" | direct first token {direct[0]:.3f} s, {direct[1] or 0:.1f} tok/s, "
+            f"{direct[2]} tokens"
+        )
+        if rep:
+            app_rows.append(app)
+            direct_rows.append(direct)
+    host.close()
+
+    def stat(rows, i, pick):
+        values = [r[i] for r in rows if r[i]]
+        return pick(values) if values else float("nan")
+
+    for label, pick, best_tps in (
+        ("median", statistics.median, statistics.median),
+        ("best", min, max),
+    ):
+        a_ttft, d_ttft = stat(app_rows, 0, pick), stat(direct_rows, 0, pick)
+        a_tps, d_tps = stat(app_rows, 1, best_tps), stat(direct_rows, 1, best_tps)
+        print(
+            f"{label:>6}: first token app {a_ttft:.3f} s, direct {d_ttft:.3f} s "
+            f"-> {a_ttft / d_ttft:.2f}x; tokens/s app {a_tps:.1f}, direct {d_tps:.1f} "
+            f"-> time per token {d_tps / a_tps:.2f}x"
+        )
+    print("(app/direct: 1.00x = no overhead; aim <= 1.1x. 'best' is the least noisy on a busy CPU)")
+
+
+if __name__ == "__main__":
+    main()

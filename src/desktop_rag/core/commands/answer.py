@@ -1,0 +1,127 @@
+"""`desktop-rag ask QUESTION` and `desktop-rag doctor`: local answers from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from desktop_rag.core import settings as settings_mod
+from desktop_rag.core.paths import app_paths
+from desktop_rag.core.settings import Settings
+
+
+def _gpu_layers(value: str) -> int | str:
+    if value == "auto":
+        return "auto"
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be 'auto' or a number of layers") from None
+    if number < -1:
+        raise argparse.ArgumentTypeError("must be 'auto', -1 (all) or 0 or more")
+    return number
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: from Settings)")
+    p.add_argument("--n-gpu-layers", type=_gpu_layers, metavar="auto|N", help="layers on the GPU")
+    p.add_argument("--ctx", type=int, metavar="N", help="context window in tokens")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("ask", help="answer a question from the indexed documents")
+    p.add_argument("question", metavar="QUESTION")
+    _model_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    p.set_defaults(func=run_ask)
+
+    p = subparsers.add_parser("doctor", help="versions, GPU, and how the model would be loaded")
+    _model_options(p)
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.set_defaults(func=run_doctor)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    loaded, problems = settings_mod.load(app_paths(args.data_dir).settings_file)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    changes: dict[str, Any] = {}
+    if args.model:
+        changes["chat_model"] = args.model
+    if args.n_gpu_layers is not None:
+        changes["n_gpu_layers"] = args.n_gpu_layers
+    if args.ctx:
+        changes["context_size"] = args.ctx
+    return loaded.with_changes(**changes)
+
+
+def _print_token(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    # Imported here so `desktop-rag --help` and the other commands stay quick.
+    from desktop_rag.core.knowledge_base import KnowledgeBase
+    from desktop_rag.core.llm import Answerer, ModelHost
+
+    settings = _settings(args)
+    paths = app_paths(args.data_dir)
+    kb = KnowledgeBase(paths, settings)
+    host = ModelHost(settings, log_dir=paths.logs_dir)
+    try:
+        answerer = Answerer(kb.search, host, settings)
+        answer = answerer.ask(args.question, on_token=None if args.json else _print_token)
+        plan = host.info.plan.reason if host.info else None
+    finally:
+        host.close()  # also on Ctrl-C: the model process must not outlive us
+        kb.close()
+    if args.json:
+        out = {
+            "question": args.question,
+            "answer": answer.text,
+            "covered": answer.covered,
+            "stopped": answer.stopped,
+            "sources": [asdict(s) for s in answer.sources],
+            "model": answer.model,
+            "gpu_layers": answer.gpu_layers,
+            "total_layers": answer.total_layers,
+            "gpu_plan": plan,
+            "timings": asdict(answer.timings),
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print()
+    if answer.sources:
+        print("\nSources:")
+        for s in answer.sources:
+            page = f", page {s.page}" if s.page is not None else ""
+            print(f"  [{s.number}] {s.path}{page}")
+    if not answer.covered:
+        print(
+            "(no indexed passage is about this question; the model was not asked)", file=sys.stderr
+        )
+        return 0
+    t = answer.timings
+    speed = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
+    first = f"first token {t.first_token_s:.2f} s" if t.first_token_s is not None else "no tokens"
+    print(
+        f"({answer.model}; {answer.gpu_layers}/{answer.total_layers} layers on the GPU; "
+        f"{first}{speed})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from desktop_rag.core.llm.doctor import collect, format_report
+
+    report = collect(_settings(args))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    return 0

@@ -1,0 +1,122 @@
+"""Build the grounded chat prompt within the model's context window. Pure.
+
+Budget, in the model's own tokens: context window - answer reserve (max_tokens) -
+instructions - question - template overhead. Recent conversation turns get up to half
+of what is left (newest first, the oldest dropped), the numbered sources get the rest,
+in retrieval order; a source that does not fit is skipped and the next one tried.
+The wording is short and plain on purpose: SmolLM2-135M loses the thread with more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from desktop_rag.core.errors import UserFacingError
+from desktop_rag.core.llm.citations import strip_citations
+from desktop_rag.core.llm.records import Source, Turn
+from desktop_rag.core.records import Hit
+
+SYSTEM_PROMPT = (
+    "Answer the question using only the numbered sources. "
+    "Cite the sources you use by number, like [1]. "
+    "If the sources do not contain the answer, say that you do not know."
+)
+# Role markers and separators the chat template adds around each message (ChatML: 5).
+MESSAGE_OVERHEAD = 8
+HISTORY_SHARE = 0.5
+
+CountTokens = Callable[[list[str]], list[int]]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    messages: tuple[dict[str, str], ...]
+    sources: tuple[Source, ...]  # numbered as in the prompt, cited=False
+    turns_used: int
+    prompt_tokens: int  # estimate: counted pieces plus template overhead
+    answer_tokens: int  # tokens reserved for the answer
+    skipped_hits: int  # relevant hits that did not fit
+
+
+def source_label(path: str, page: int | None) -> str:
+    name = PurePath(path).name or path
+    return f"{name}, page {page}" if page is not None else name
+
+
+def source_block(number: int, hit: Hit) -> str:
+    return f"[{number}] {source_label(hit.path, hit.page)}\n{hit.text.strip()}"
+
+
+def user_message(blocks: Sequence[str], question: str) -> str:
+    if not blocks:
+        return f"Question: {question}"
+    return "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
+
+
+def build_prompt(
+    question: str,
+    hits: Sequence[Hit],
+    history: Sequence[Turn],
+    *,
+    count: CountTokens,
+    n_ctx: int,
+    max_tokens: int,
+    system: str = SYSTEM_PROMPT,
+) -> Prompt:
+    reserve = max(1, min(max_tokens, n_ctx // 2))
+    # Source blocks are counted with a provisional number; the final number (same width
+    # for n < 10) is assigned once we know which hits fit.
+    turns = [(t.question, strip_citations(t.answer)) for t in reversed(history)]
+    texts = [system, user_message(["[1] x"], question)]
+    texts += [source_block(i + 1, hit) for i, hit in enumerate(hits)]
+    texts += [text for pair in turns for text in pair]
+    counts = count(texts)
+    system_n, frame_n = counts[0], counts[1]
+    hit_ns = counts[2 : 2 + len(hits)]
+    turn_ns = counts[2 + len(hits) :]
+
+    fixed = system_n + frame_n + 3 * MESSAGE_OVERHEAD  # system, user, assistant header
+    budget = n_ctx - reserve - fixed
+    if budget <= 0:
+        raise UserFacingError(
+            f"The question is too long for the model's context window ({n_ctx} tokens)",
+            hint="shorten the question, or raise the context size in Settings",
+        )
+
+    history_budget = int(budget * HISTORY_SHARE)
+    used_history, kept_turns = 0, 0
+    for i in range(len(turns)):
+        cost = turn_ns[2 * i] + turn_ns[2 * i + 1] + 2 * MESSAGE_OVERHEAD
+        if used_history + cost > history_budget:
+            break  # this turn and everything older are dropped
+        used_history += cost
+        kept_turns += 1
+
+    room = budget - used_history
+    chosen: list[Hit] = []
+    used_sources = 0
+    for hit, n in zip(hits, hit_ns, strict=True):
+        cost = n + 2  # the blank line between blocks
+        if used_sources + cost <= room:
+            chosen.append(hit)
+            used_sources += cost
+
+    sources = tuple(
+        Source(i + 1, h.path, h.page, h.text, h.start, h.end, h.score, cited=False)
+        for i, h in enumerate(chosen)
+    )
+    blocks = [source_block(i + 1, h) for i, h in enumerate(chosen)]
+    messages: list[dict[str, str]] = [{"role": "system", "content": system}]
+    for q, a in reversed(turns[:kept_turns]):
+        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    messages.append({"role": "user", "content": user_message(blocks, question)})
+    return Prompt(
+        messages=tuple(messages),
+        sources=sources,
+        turns_used=kept_turns,
+        prompt_tokens=fixed + used_history + used_sources,
+        answer_tokens=reserve,
+        skipped_hits=len(hits) - len(chosen),
+    )

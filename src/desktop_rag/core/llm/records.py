@@ -1,0 +1,67 @@
+"""Records the answering side hands to the UI and CLI. All frozen; safe to pass across threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desktop_rag.core.llm.gpu_fit import FitPlan
+
+
+@dataclass(frozen=True)
+class Source:
+    """A chunk given to the model, numbered as the model saw it ([number] in the answer)."""
+
+    number: int
+    path: str
+    page: int | None
+    text: str
+    start: int
+    end: int
+    score: float
+    cited: bool  # the answer cites it by number
+
+
+@dataclass(frozen=True)
+class Timings:
+    first_token_s: float | None  # from the start of the call to the first token
+    tokens: int
+    tokens_per_s: float | None  # generation speed after the first token
+    total_s: float
+    stopped: bool = False  # stop() or cancel ended it early
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    name: str
+    size_bytes: int
+    quantization: str  # "Q4_K_M", "F16", ...
+    n_layers: int  # repeating blocks (the plan counts one more: the output layer)
+    gpu_layers: int
+    plan: FitPlan
+    chat_template_source: str  # "gguf" | "fallback"
+    n_ctx: int = 0
+    # llama-cpp-python's handler: "chat_template.default" runs the GGUF's own Jinja template
+    # (or a built-in name such as "chatml" when it recognises the template, or our fallback).
+    chat_format: str = ""
+    llama_cpp_version: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    # Cited sources, or every provided source (cited=False) when the answer cites none.
+    sources: tuple[Source, ...]
+    model: str
+    gpu_layers: int
+    total_layers: int
+    timings: Timings
+    covered: bool  # False when the indexed documents do not cover the question
+    provided: tuple[Source, ...] = ()  # everything the model was given, cited flags set
+    stopped: bool = False

@@ -1,0 +1,65 @@
+"""Decide whether retrieved chunks are about the question at all. Pure.
+
+Retrieval always returns its k nearest chunks, even for a question the documents never
+mention, and a small model handed unrelated text will happily invent an answer from it.
+RRF scores only rank, so we judge each hit on the two absolute signals:
+
+- dense: cosine similarity of the question and chunk embeddings (all-MiniLM-L6-v2).
+  Measured on small notes: "What does the Zorblax reactor run on?" vs its note 0.60,
+  "what powers the reactor" 0.28, "Which plants keep pests away?" vs a garden diary 0.43;
+  unrelated pairs 0.0-0.11, with "What is the capital of France?" vs the reactor note the
+  highest at 0.20 (both are "what is X of Y" facts). DENSE_FLOOR sits just above that.
+- keyword: a content word of the question (not a stop word) appears in the chunk. We
+  check this ourselves instead of trusting BM25 > 0, which is positive as soon as a
+  word like "what" or "the" matches when the full-text index keeps stop words.
+
+A hit is relevant when either signal says so; the question is "not covered" when no hit is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from desktop_rag.core.records import Hit
+
+DENSE_FLOOR = 0.25
+
+_WORD = re.compile(r"[^\W_]+")
+_STOP_TEXT = """
+    a about above after again all also am an and any are as at be because been before being
+    between both but by can could did do does doing done down during each else ever few for
+    from further get gets got had has have having he her here hers him his how i if in into
+    is it its itself just know let like made make many may me might more most much must my
+    no nor not now of off on once one only or other our out over own please said same say
+    says she should show so some such tell than that the their them then there these they
+    thing this those through to too under until up upon us use used very want was way we
+    well were what when where which while who whom whose why will with would yes yet you
+    your document documents file files note notes text page
+"""
+_STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+
+def content_terms(text: str) -> set[str]:
+    return {_normalise(w) for w in _WORD.findall(text.lower()) if _keep(w)}
+
+
+def _keep(word: str) -> bool:
+    return len(word) >= 3 and word not in _STOP_WORDS
+
+
+def _normalise(word: str) -> str:
+    # A plural and its singular should match ("reactors" / "reactor"); nothing fancier.
+    return word[:-1] if len(word) > 4 and word.endswith("s") else word
+
+
+def is_relevant(hit: Hit, terms: set[str]) -> bool:
+    if hit.dense_score is not None and hit.dense_score >= DENSE_FLOOR:
+        return True
+    return bool(terms & content_terms(hit.text))
+
+
+def relevant_hits(query: str, hits: Sequence[Hit]) -> list[Hit]:
+    """The hits worth showing the model, in their retrieval order."""
+    terms = content_terms(query)
+    return [hit for hit in hits if is_relevant(hit, terms)]

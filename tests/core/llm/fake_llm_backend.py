@@ -1,0 +1,57 @@
+"""A fake model for ModelHost tests, run in the real child process through the same seam
+(`ModelHost(backend="fake_llm_backend:FakeBackend")`) as llama.cpp's `LlamaBackend`.
+
+- every word of the last message is one token; tokens come every 10 ms
+- "SLOW_PROMPT" in the prompt: sleeps 30 s before the first token without checking the
+  stop flag, like llama.cpp inside prompt evaluation
+- a model path containing "corrupt" fails to load like a damaged GGUF
+- a model path containing "oom" fails to load with more than 10 GPU layers, like a GPU
+  running out of memory
+- "notemplate" in the path: a GGUF without tokenizer.chat_template
+- it claims a GPU-enabled build; tests choose what the NVML probe finds
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+
+class FakeBackend:
+    def __init__(self) -> None:
+        self.loaded: str | None = None
+
+    def hello(self) -> dict[str, Any]:
+        return {"version": "fake", "gpu_offload": True}
+
+    def load(self, req: dict[str, Any]) -> dict[str, Any]:
+        if self.loaded is not None:
+            raise RuntimeError(f"load without unloading {self.loaded} first")
+        if "corrupt" in req["path"]:
+            print(
+                "llama_model_load: error loading model: tensor data is not within the file bounds"
+            )
+            raise ValueError(f"Failed to load model from file: {req['path']}")
+        if "oom" in req["path"] and req["n_gpu_layers"] > 10:
+            print("ggml_backend_cuda_buffer_type_alloc_buffer: allocating: out of memory")
+            raise ValueError(f"Failed to load model from file: {req['path']}")
+        self.loaded = req["path"]
+        self.gpu_layers = req["n_gpu_layers"]
+        meta = {"general.architecture": "llama", "llama.block_count": "4", "general.name": "Fake"}
+        template = "fallback" if "notemplate" in req["path"] else "gguf"
+        return {"metadata": meta, "chat_template_source": template, "n_ctx": req["n_ctx"]}
+
+    def unload(self) -> None:
+        self.loaded = None
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+    def stream(self, req: dict[str, Any]) -> Iterator[str]:
+        prompt = req["messages"][-1]["content"]
+        if "SLOW_PROMPT" in prompt:
+            time.sleep(30)
+        for word in prompt.split()[: req["max_tokens"]]:
+            time.sleep(0.01)
+            yield word + " "

@@ -1,0 +1,34 @@
+from desktop_rag.core.llm.relevance import DENSE_FLOOR, content_terms, relevant_hits
+from desktop_rag.core.records import Hit
+
+
+def hit(text: str, dense: float | None, keyword: float | None = None) -> Hit:
+    return Hit(
+        "id", "/docs/a.md", text, 0, len(text), 0.03, dense_score=dense, keyword_score=keyword
+    )
+
+
+def test_content_terms_drop_stop_words_and_plurals():
+    assert content_terms("What do the Zorblax reactors run on?") == {"zorblax", "reactor", "run"}
+
+
+def test_a_semantically_close_hit_is_relevant_without_shared_words():
+    hits = [hit("The power plant burns purple quartz.", DENSE_FLOOR + 0.2)]
+    assert relevant_hits("What fuels the Zorblax reactor?", hits) == hits
+
+
+def test_a_shared_content_word_keeps_a_low_scoring_hit():
+    hits = [hit("Maintenance log of the Zorblax unit.", 0.05)]
+    assert relevant_hits("What fuels the Zorblax reactor?", hits) == hits
+
+
+def test_unrelated_hits_are_dropped_even_with_bm25_on_stop_words():
+    # BM25 > 0 only because "what" and "the" match: not evidence of relevance.
+    hits = [hit("What the recipe needs: flour, eggs and the milk.", 0.08, keyword=1.3)]
+    assert relevant_hits("What is the capital of France?", hits) == []
+
+
+def test_keyword_only_hits_without_a_dense_score_are_judged_by_words():
+    kept = hit("France has Paris as capital.", None, keyword=2.0)
+    dropped = hit("Bananas are yellow.", None, keyword=0.4)
+    assert relevant_hits("What is the capital of France?", [kept, dropped]) == [kept]
