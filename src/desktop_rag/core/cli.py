@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import multiprocessing
 import sys
 from collections.abc import Sequence
 
+from desktop_rag import __version__
 from desktop_rag.core.errors import UserFacingError
 
 COMMAND_GROUPS = ("index", "answer", "folders", "selftest")
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the index, settings and history live (default: $DESKTOP_RAG_HOME "
         "or the platform's user data folder)",
     )
+    parser.add_argument("--version", action="version", version=f"desktop-rag {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in COMMAND_GROUPS:
         try:
@@ -40,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The model and PDF children are spawned; a frozen CLI must not re-run argparse in them.
+    multiprocessing.freeze_support()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
