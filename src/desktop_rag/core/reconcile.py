@@ -1,0 +1,120 @@
+"""Compare a folder on disk with the index's records: stat first, hash only what stat cannot settle.
+
+`scan_folder` walks with `os.scandir` (one stat per entry, cached by the OS), honours the
+ignore rules, skips virtual environments by their marker file and never enters a folder
+twice: real paths of visited folders are tracked, so symlink loops and links to folders
+already walked are skipped. `reconcile` then builds the `SyncPlan`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_rag.core import extract
+from desktop_rag.core.ignore import IgnoreRules, is_venv_dir
+from desktop_rag.core.records import FileRecord
+from desktop_rag.core.sync_plan import DiskFile, SyncPlan, paths_to_hash, plan_sync, with_hashes
+
+Hasher = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Scan:
+    files: dict[str, DiskFile]
+    loops: tuple[str, ...] = ()  # symlinked folders skipped because already walked
+    errors: tuple[tuple[str, str], ...] = ()  # (path, reason): unreadable folders
+
+
+def default_supported(path: str) -> bool:
+    return extract.is_supported(Path(path))
+
+
+def scan_folder(
+    root: str,
+    rules: IgnoreRules,
+    *,
+    supported: Callable[[str], bool] = default_supported,
+    cancel: threading.Event | None = None,
+    rel_prefix: str = "",
+) -> Scan:
+    """Supported, not ignored files under `root`. `rel_prefix` is `root`'s place inside its
+    watched folder, so that anchored ignore patterns still apply when walking a subfolder."""
+    files: dict[str, DiskFile] = {}
+    loops: list[str] = []
+    errors: list[tuple[str, str]] = []
+    real_root = os.path.realpath(root)
+    seen_dirs = {real_root}
+    stack = [(root, rel_prefix.strip("/"))]
+    while stack:
+        if cancel is not None and cancel.is_set():
+            break
+        folder, rel_folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            errors.append((folder, exc.strerror or str(exc)))
+            continue
+        if rel_folder and is_venv_dir(frozenset(e.name for e in entries)):
+            continue
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            try:
+                is_dir = entry.is_dir()
+                if is_dir:
+                    if rules.ignores_entry(rel, True):
+                        continue
+                    real = os.path.realpath(entry.path)
+                    # A link into the folder itself is skipped: the real folder is walked
+                    # under its own path. Links out of it are followed, each target once.
+                    if real in seen_dirs or (entry.is_symlink() and _inside(real, real_root)):
+                        loops.append(entry.path)
+                        continue
+                    seen_dirs.add(real)
+                    stack.append((entry.path, rel))
+                elif entry.is_file():
+                    if rules.ignores_entry(rel, False) or not supported(entry.path):
+                        continue
+                    if entry.is_symlink() and _inside(os.path.realpath(entry.path), real_root):
+                        continue  # the target itself is indexed under its own path
+                    st = entry.stat()
+                    files[entry.path] = DiskFile(entry.path, st.st_size, st.st_mtime_ns)
+            except OSError as exc:  # vanished or unreadable between listing and stat
+                errors.append((entry.path, exc.strerror or str(exc)))
+    return Scan(files=files, loops=tuple(loops), errors=tuple(errors))
+
+
+def _inside(path: str, real_folder: str) -> bool:
+    return path == real_folder or path.startswith(real_folder.rstrip(os.sep) + os.sep)
+
+
+def hash_files(paths: Iterable[str], hasher: Hasher) -> tuple[dict[str, str], list[str]]:
+    """Content hashes; paths that vanished or cannot be read are returned apart."""
+    hashes, failed = {}, []
+    for path in paths:
+        try:
+            hashes[path] = hasher(path)
+        except OSError:
+            failed.append(path)
+    return hashes, failed
+
+
+def plan_folder(
+    scan: Scan, records: Mapping[str, FileRecord], hasher: Hasher
+) -> tuple[SyncPlan, int]:
+    """The plan for one scanned folder; also returns how many files had to be read."""
+    if scan.errors:
+        # Files under a folder that could not be listed are unknown, not deleted.
+        records = {
+            p: r for p, r in records.items() if not any(_inside(p, bad) for bad, _ in scan.errors)
+        }
+    wanted = paths_to_hash(scan.files, records)
+    # A file that cannot be read now (locked, vanishing) keeps no hash: it is planned as
+    # new or changed and the indexer reports what went wrong with it.
+    hashes, _failed = hash_files(sorted(wanted), hasher)
+    disk = with_hashes(scan.files, hashes)
+    return plan_sync(disk, records), len(hashes)
