@@ -49,3 +49,18 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
+
+# Installers (packaging/README.md). `package` freezes the app into dist/desktop-rag/ and packs
+# it for this OS; `package-test` runs the frozen app's self-test offline in a clean environment.
+PYINSTALLER_PIN := pyinstaller>=6.10,<7
+
+package: $(STAMP)
+	$(BIN)/python -m pip install "$(PYINSTALLER_PIN)"
+	$(BIN)/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/desktop_rag.spec
+	case "$$(uname -s)" in \
+	Linux) packaging/build_tarball.sh && if command -v dpkg-deb >/dev/null; then packaging/build_deb.sh; fi ;; \
+	Darwin) packaging/macos/build_dmg.sh ;; \
+	esac
+
+package-test:
+	packaging/smoke_test.sh dist/desktop-rag

@@ -1,0 +1,362 @@
+"""Bringing files into the index: walk, skip what is unchanged, extract, chunk, embed, write.
+
+Embedding dominates the cost, so everything else is arranged around it: files whose size
+and mtime (or content hash) are unchanged cost nothing, vectors of unchanged chunks are
+reused by content hash, texts of many files are embedded together in length-sorted
+slices, and rows are written in large batches. Cancellation is checked between files and
+between embedding slices; a cancelled run writes the files it finished and drops the rest,
+so the index is always consistent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from desktop_rag.core import extract
+from desktop_rag.core.chunking import chunk_document, embedding_text
+from desktop_rag.core.embedder import Embedder
+from desktop_rag.core.errors import ExtractionError
+from desktop_rag.core.extract.reading import os_reason
+from desktop_rag.core.ignore import IgnoreRules, is_venv_dir
+from desktop_rag.core.records import Chunk, Document, FileRecord, IndexReport, Progress, SkippedFile
+from desktop_rag.core.settings import Settings
+from desktop_rag.core.store import Store
+
+ProgressFn = Callable[[Progress], None]
+
+
+def hash_file(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes (hex): the `content_hash` of its FileRecord."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    """(size, mtime_ns); a dangling link or loop gets (0, 0) so its visit reports why."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_size, st.st_mtime_ns)
+
+
+def walk_folder(
+    root: Path, rules: IgnoreRules, cancel: threading.Event | None = None
+) -> tuple[dict[str, tuple[int, int]], list[SkippedFile]]:
+    """Supported files under `root` with (size, mtime_ns), and folders that could not be read.
+
+    Hidden entries, version control, dependency folders, virtual environments and the
+    user's ignore patterns are skipped (`ignore.IgnoreRules`). Each real folder is entered
+    once, so symlink loops end; a link to a file inside `root` is left to its target.
+    Broken links and link loops are returned (with size 0) so that indexing reports them.
+    """
+    files: dict[str, tuple[int, int]] = {}
+    problems: list[SkippedFile] = []
+    seen = {os.path.realpath(root)}
+    inside = os.path.realpath(root).rstrip(os.sep) + os.sep
+    stack = [(str(root), "")]
+    while stack and not (cancel is not None and cancel.is_set()):
+        folder, rel_folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(SkippedFile(folder, os_reason(exc)))
+            continue
+        if rel_folder and is_venv_dir(frozenset(e.name for e in entries)):
+            continue
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            try:
+                if entry.is_dir():
+                    real = os.path.realpath(entry.path)
+                    if not rules.ignores_entry(rel, True) and real not in seen:
+                        seen.add(real)
+                        stack.append((entry.path, rel))
+                    continue
+                if rules.ignores_entry(rel, False) or not extract.is_supported(Path(entry.path)):
+                    continue
+                linked_inside = os.path.realpath(entry.path).startswith(inside)
+                if entry.is_symlink() and entry.is_file() and linked_inside:
+                    continue  # its target is indexed under its own path
+                files[entry.path] = _stat(Path(entry.path))
+            except OSError as exc:  # a link loop, or vanished between listing and stat
+                if entry.is_dir(follow_symlinks=False):
+                    problems.append(SkippedFile(entry.path, os_reason(exc)))
+                elif extract.is_supported(Path(entry.path)):
+                    files[entry.path] = (0, 0)  # its visit records the reason
+    return files, problems
+
+
+@dataclass(frozen=True)
+class IndexerTuning:
+    embed_group: int = 2048  # texts gathered (across files) before embedding them
+    embed_slice: int = 128  # texts per embedder call: cancel and searches wait at most this
+    write_rows: int = 4000  # rows buffered before a LanceDB write
+    write_seconds: float = 30.0  # ... or this long since the last write
+
+
+@dataclass
+class _FileWork:
+    record: FileRecord
+    chunks: list[Chunk]
+    vectors: list[np.ndarray | None] = field(default_factory=list)
+
+
+class Indexer:
+    """One run over some targets. Not reusable; build one per `KnowledgeBase.index` call."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: Settings,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        tuning: IndexerTuning = IndexerTuning(),
+        limits: extract.ExtractLimits | None = None,
+    ):
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.tuning = tuning
+        self.limits = limits or extract.ExtractLimits(
+            max_bytes=settings.max_file_mb * 1024 * 1024,
+            pdf_timeout_s=settings.pdf_timeout_s,
+            pdf_memory_mb=settings.pdf_memory_mb,
+        )
+        self._progress = progress
+        self._cancel = cancel or threading.Event()
+        self._rules = IgnoreRules.from_patterns(settings.ignore_patterns)
+        self._pending: list[_FileWork] = []  # chunked, waiting for vectors
+        self._pending_texts = 0
+        self._ready: list[_FileWork] = []  # embedded, waiting to be written
+        self._ready_rows = 0
+        self._records_only: list[FileRecord] = []  # unchanged content, new stat
+        self._last_write = time.monotonic()
+        self._skipped: list[SkippedFile] = []
+        self._counts = {"indexed": 0, "unchanged": 0, "chunks": 0, "embedded": 0}
+        self._started = time.monotonic()
+        self._done = 0
+        self._total = 0
+
+    # -- the run --------------------------------------------------------------------
+
+    def run(self, targets: Sequence[Path]) -> IndexReport:
+        """Index files and folders on disk."""
+        self._prepare()
+        files = self._scan(targets)
+        self._total = len(files)
+        records = {r.path: r for r in self.store.get_files()}
+        with extract.Extractor(self.limits) as extractor:
+            for path, (size, mtime_ns) in files.items():
+                if self._cancelled():
+                    break
+                self._report("extracting", path)
+                self._visit(extractor, path, size, mtime_ns, records.get(path))
+                self._step()
+        return self._finish()
+
+    def run_documents(self, docs: Iterable[Document], total: int = 0) -> IndexReport:
+        """Index documents built in memory (benchmarks, samples); `doc.path` is their key.
+
+        A document whose text is unchanged since it was last indexed is skipped.
+        """
+        self._prepare()
+        self._total = total
+        records = {r.path: r for r in self.store.get_files()}
+        for doc in docs:
+            if self._cancelled():
+                break
+            data = doc.text.encode("utf-8", "surrogatepass")
+            digest = hashlib.sha256(data).hexdigest()
+            old = records.get(doc.path)
+            if old is not None and old.content_hash == digest and old.status == "indexed":
+                self._counts["unchanged"] += 1
+            else:
+                self._add_document(FileRecord(doc.path, len(data), 0, digest, "indexed"), doc)
+            self._step()
+        return self._finish()
+
+    def _prepare(self) -> None:
+        if self.store.ready:
+            self.store.check_embedder(self.embedder.name)
+        else:
+            self.store.ensure_tables(self.embedder.name, self.embedder.dim)
+
+    def _step(self) -> None:
+        """After each file: embed and write once enough has gathered."""
+        self._done += 1
+        if self._pending_texts >= self.tuning.embed_group:
+            self._embed_pending()
+        self._maybe_write()
+
+    def _finish(self) -> IndexReport:
+        if not self._cancelled():
+            self._embed_pending()
+        self._write()
+        if self._counts["chunks"] or self._counts["indexed"]:
+            self._report("optimizing", "")
+            self.store.optimize()
+        self._report("done", "")
+        return IndexReport(
+            indexed=self._counts["indexed"],
+            unchanged=self._counts["unchanged"],
+            chunks_added=self._counts["chunks"],
+            chunks_embedded=self._counts["embedded"],
+            seconds=time.monotonic() - self._started,
+            cancelled=self._cancelled(),
+            skipped=tuple(self._skipped),
+        )
+
+    def _cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _scan(self, targets: Sequence[Path]) -> dict[str, tuple[int, int]]:
+        """Every file to look at, with (size, mtime_ns), in a stable order."""
+        found: dict[str, tuple[int, int]] = {}
+        for target in targets:
+            path = Path(os.path.abspath(Path(target).expanduser()))
+            self._report("scanning", str(path))
+            if path.is_dir():
+                path = path.resolve()
+                files, problems = walk_folder(path, self._rules, self._cancel)
+                found.update(files)
+                self._skipped.extend(problems)
+            elif path.is_file() or path.is_symlink():
+                resolved = path.resolve() if path.is_file() else path
+                found[str(resolved)] = _stat(resolved)
+            else:
+                self._skipped.append(SkippedFile(str(path), "no such file or folder"))
+        return dict(sorted(found.items()))
+
+    def _visit(self, extractor, path: str, size: int, mtime_ns: int, old: FileRecord | None):
+        if old is not None and (old.size, old.mtime_ns) == (size, mtime_ns):
+            self._counts["unchanged"] += 1
+            return
+        blank = FileRecord(path, size, mtime_ns, "", "error")
+        if size > extractor.limits.max_bytes:
+            self._extract_or_fail(extractor, blank)  # refused by size, without reading it
+            return
+        try:
+            digest = hash_file(path)
+        except OSError as exc:
+            self._fail(blank, os_reason(exc))
+            return
+        record = FileRecord(path, size, mtime_ns, digest, "indexed")
+        if old is not None and old.content_hash == digest:
+            # Same bytes, new stat (touched, copied back): no extraction, no embedding.
+            self._records_only.append(
+                FileRecord(
+                    path, size, mtime_ns, digest, old.status, old.error, old.chunk_count, old.kind
+                )
+            )
+            self._counts["unchanged"] += 1
+            return
+        doc = self._extract_or_fail(extractor, record)
+        if doc is not None:
+            self._add_document(record, doc)
+
+    def _extract_or_fail(self, extractor, record: FileRecord) -> Document | None:
+        try:
+            return extractor.extract(Path(record.path))
+        except ExtractionError as exc:
+            self._fail(record, exc.reason)
+            return None
+
+    def _add_document(self, record: FileRecord, doc: Document) -> None:
+        chunks = chunk_document(
+            doc,
+            self.embedder.token_offsets,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap,
+        )
+        if not chunks:
+            self._fail(record, "no text found in the file")
+            return
+        record = FileRecord(
+            record.path, record.size, record.mtime_ns, record.content_hash, "indexed", None,
+            len(chunks), doc.kind,
+        )  # fmt: skip
+        self._pending.append(_FileWork(record, chunks, [None] * len(chunks)))
+        self._pending_texts += len(chunks)
+
+    def _fail(self, record: FileRecord, reason: str) -> None:
+        failed = FileRecord(record.path, record.size, record.mtime_ns, record.content_hash,
+                            "error", reason, 0, record.kind)  # fmt: skip
+        self._skipped.append(SkippedFile(record.path, reason))
+        self._ready.append(_FileWork(failed, []))
+
+    # -- embedding and writing ------------------------------------------------------
+
+    def _embed_pending(self) -> None:
+        """Give every pending chunk a vector: reused by content hash, else embedded."""
+        if not self._pending:
+            return
+        wanted = {c.content_hash for work in self._pending for c in work.chunks}
+        known = self.store.vectors_by_content_hash(None, wanted)
+        texts: dict[str, str] = {}  # content hash -> text to embed (identical chunks once)
+        for work in self._pending:
+            for chunk in work.chunks:
+                if chunk.content_hash not in known:
+                    texts.setdefault(
+                        chunk.content_hash, embedding_text(chunk.text, chunk.heading_path)
+                    )
+        order = sorted(texts, key=lambda h: len(texts[h]), reverse=True)
+        step = self.tuning.embed_slice
+        for i in range(0, len(order), step):
+            if self._cancelled():
+                return
+            self._report("embedding", self._pending[-1].record.path)
+            part = order[i : i + step]
+            vectors = self.embedder.embed([texts[h] for h in part])
+            known.update(zip(part, vectors, strict=True))
+            self._counts["embedded"] += len(part)
+        for work in self._pending:
+            work.vectors = [known[c.content_hash] for c in work.chunks]
+            self._ready.append(work)
+            self._ready_rows += len(work.chunks)
+        self._pending = []
+        self._pending_texts = 0
+
+    def _maybe_write(self) -> None:
+        overdue = time.monotonic() - self._last_write >= self.tuning.write_seconds
+        if self._ready_rows >= self.tuning.write_rows or (overdue and self._ready):
+            self._write()
+
+    def _write(self) -> None:
+        if self._records_only:
+            self.store.put_records(self._records_only)
+            self._records_only = []
+        if self._ready:
+            self._report("writing", self._ready[-1].record.path)
+            items = [(w.record, list(zip(w.chunks, w.vectors, strict=True))) for w in self._ready]
+            self.store.write_files(items)
+            for work in self._ready:
+                if work.record.status == "indexed":
+                    self._counts["indexed"] += 1
+                    self._counts["chunks"] += len(work.chunks)
+            self._ready = []
+            self._ready_rows = 0
+        self._last_write = time.monotonic()
+
+    def _report(self, phase: str, current: str) -> None:
+        if self._progress is None:
+            return
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = self._done / elapsed
+        left = self._total - self._done
+        eta = left / rate if rate > 0 and self._done else None
+        self._progress(Progress(self._done, self._total, current, phase, rate, eta))

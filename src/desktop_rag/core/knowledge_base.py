@@ -1,0 +1,189 @@
+"""The engine's one entry point for the UI, the CLI, the answerer and folder sync.
+
+A KnowledgeBase owns the store and the embedder. Writers (index, remove, move, optimize)
+are serialised by a lock; searches do not take it, so an answer is not held up by an
+indexing run on another thread (LanceDB reads see the last committed version, and the
+embedder serialises its own calls, a slice of at most a few seconds).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from desktop_rag.core import settings as settings_mod
+from desktop_rag.core.embedder import Embedder, SentenceTransformerEmbedder
+from desktop_rag.core.extract import ExtractLimits
+from desktop_rag.core.indexer import Indexer
+from desktop_rag.core.paths import AppPaths, app_paths, default_embedder_dir
+from desktop_rag.core.records import Document, FileRecord, Hit, IndexReport, Progress, SkippedFile
+from desktop_rag.core.retrieval import RetrievalConfig, Retriever
+from desktop_rag.core.settings import Settings
+from desktop_rag.core.store import Store
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    files: int
+    chunks: int
+    errors: tuple[SkippedFile, ...]
+    embedder: str | None  # the model that built the index (None: nothing indexed yet)
+    index_bytes: int
+
+
+def _resolved(path: Path | str) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        retrieval: RetrievalConfig | None = None,
+        extract_limits: ExtractLimits | None = None,
+    ):
+        self.paths = paths
+        self.settings = settings if settings is not None else Settings()
+        self._embedder = embedder
+        self._lock = threading.RLock()  # creating the store and embedder
+        self._write_lock = threading.Lock()  # one writer at a time
+        self._store: Store | None = None
+        self._retrieval = retrieval or RetrievalConfig()
+        self._limits = extract_limits  # None: from settings (tests use tighter ones)
+
+    @classmethod
+    def open(cls, data_dir: str | Path | None = None, *, embedder: Embedder | None = None):
+        """The knowledge base of a data folder (default: `--data-dir`/$DESKTOP_RAG_HOME/...)."""
+        paths = app_paths(data_dir)
+        loaded, _problems = settings_mod.load(paths.settings_file)
+        return cls(paths, loaded, embedder=embedder)
+
+    # -- owned resources, created on first need -------------------------------------
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.paths.index_dir)
+            return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                folder = self.settings.embedder or default_embedder_dir()
+                self._embedder = SentenceTransformerEmbedder(folder)
+            return self._embedder
+
+    def _retriever(self) -> Retriever:
+        self.store.check_embedder(self.embedder.name)
+        return Retriever(self.store, self._embed_query, self._retrieval)
+
+    def _embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.embed([query])[0]
+
+    # -- writing ----------------------------------------------------------------------
+
+    def index(
+        self,
+        targets: Sequence[Path],
+        *,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Index files and folders; unchanged files cost nothing. Safe to cancel."""
+        with self._write_lock:
+            indexer = Indexer(
+                self.store,
+                self.embedder,
+                self.settings,
+                progress=progress,
+                cancel=cancel,
+                limits=self._limits,
+            )
+            return indexer.run(targets)
+
+    def index_documents(
+        self,
+        docs: Iterable[Document],
+        *,
+        total: int = 0,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Index documents built in memory, keyed by `doc.path` (benchmarks, samples)."""
+        with self._write_lock:
+            indexer = Indexer(
+                self.store, self.embedder, self.settings, progress=progress, cancel=cancel
+            )
+            return indexer.run_documents(docs, total)
+
+    def remove(self, targets: Sequence[Path]) -> int:
+        """Forget files or whole folders; returns the number of chunks removed."""
+        removed = 0
+        with self._write_lock:
+            for target in targets:
+                path = _resolved(target)
+                if self.store.get_file(path) is not None:
+                    removed += self.store.delete_paths([path])
+                else:
+                    removed += self.store.delete_under(path)
+        return removed
+
+    def move(self, old: Path, new: Path) -> int:
+        """A file or folder was moved: update paths, re-embed nothing; returns chunks moved."""
+        old_path, new_path = _resolved(old), _resolved(new)
+        with self._write_lock:
+            if self.store.get_file(old_path) is not None:
+                return self.store.move_path(old_path, new_path)
+            return self.store.move_under(old_path, new_path)
+
+    def optimize(self) -> None:
+        """Compact the tables and fold new rows into the keyword indexes."""
+        with self._write_lock:
+            self.store.optimize(force=True)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        """Hybrid search (vectors + keywords, fused by reciprocal rank), duplicates removed."""
+        return self._retriever().hybrid(query, k)
+
+    def search_dense(self, query: str, k: int = 10) -> list[Hit]:
+        return self._retriever().dense(query, k)
+
+    def search_keyword(self, query: str, k: int = 10) -> list[Hit]:
+        """Keyword search only; needs no embedding model."""
+        return Retriever(self.store, self._embed_query, self._retrieval).keyword(query, k)
+
+    def status(self) -> IndexStatus:
+        """Counts and errors; never loads the embedding model."""
+        store = self.store
+        counts = store.counts()
+        errors = tuple(
+            SkippedFile(r.path, r.error or "unknown error") for r in store.get_files(status="error")
+        )
+        manifest = store.manifest
+        return IndexStatus(
+            files=counts.files,
+            chunks=counts.chunks,
+            errors=errors,
+            embedder=manifest.embedder if manifest else None,
+            index_bytes=store.size_bytes(),
+        )
+
+    def file_records(self, under: Path | None = None) -> list[FileRecord]:
+        return self.store.get_files(None if under is None else _resolved(under))
+
+    def close(self) -> None:
+        """Release the store; the embedder is dropped (its memory freed when unreferenced)."""
+        with self._lock:
+            self._store = None
+            self._embedder = None

@@ -1,0 +1,94 @@
+"""Finding chunks for a question: vector search, keyword search, and both fused (RRF)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from desktop_rag.core.fusion import RRF_K, Candidate, dedupe, reciprocal_rank_fusion
+from desktop_rag.core.records import Hit
+from desktop_rag.core.store import Store
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """`depth`: candidates taken from each side per result asked for (before de-duplication)."""
+
+    depth: int = 4
+    min_candidates: int = 40
+    rrf_k: int = RRF_K
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+
+def _candidate(row: dict, score: float) -> Candidate:
+    hit = Hit(
+        chunk_id=row["id"],
+        path=row["path"],
+        text=row["text"],
+        start=int(row["start"]),
+        end=int(row["end"]),
+        score=float(score),
+        page=row["page"],
+        heading_path=tuple(row["heading_path"] or ()),
+        ordinal=int(row["ordinal"]),
+    )
+    return Candidate(hit, row["content_hash"] or "", row["file_hash"] or "")
+
+
+class Retriever:
+    """Reads the store; `embed_query` turns the question into a normalized vector."""
+
+    def __init__(
+        self,
+        store: Store,
+        embed_query: Callable[[str], np.ndarray],
+        config: RetrievalConfig | None = None,
+    ):
+        self.store = store
+        self.embed_query = embed_query
+        self.config = config or RetrievalConfig()
+
+    def _pool(self, k: int) -> int:
+        return max(k * self.config.depth, self.config.min_candidates)
+
+    def _dense(self, query: str, n: int) -> list[Candidate]:
+        rows = self.store.search_vector(self.embed_query(query), n)
+        return [_candidate(row, 1.0 - float(row["_distance"])) for row in rows]
+
+    def _keyword(self, query: str, n: int) -> list[Candidate]:
+        rows = self.store.search_keyword(query, n)
+        return [_candidate(row, float(row["_score"])) for row in rows]
+
+    def dense(self, query: str, k: int = 10) -> list[Hit]:
+        if not query.strip() or not self.store.ready:
+            return []
+        return dedupe(self._dense(query, self._pool(k)), limit=k)
+
+    def keyword(self, query: str, k: int = 10) -> list[Hit]:
+        if not query.strip() or not self.store.ready:
+            return []
+        return dedupe(self._keyword(query, self._pool(k)), limit=k)
+
+    def hybrid(self, query: str, k: int = 10) -> list[Hit]:
+        """Both searches fused by reciprocal rank; the score is the fused RRF score."""
+        if not query.strip() or not self.store.ready:
+            return []
+        n = self._pool(k)
+        dense = self._dense(query, n)
+        keyword = self._keyword(query, n)
+        by_id = {c.hit.chunk_id: c for c in keyword}
+        by_id.update({c.hit.chunk_id: c for c in dense})
+        fused = reciprocal_rank_fusion(
+            [[c.hit.chunk_id for c in dense], [c.hit.chunk_id for c in keyword]],
+            k=self.config.rrf_k,
+            weights=[self.config.dense_weight, self.config.keyword_weight],
+        )
+        ranked = []
+        for chunk_id, score in fused:
+            cand = by_id[chunk_id]
+            hit = replace(cand.hit, score=score)
+            ranked.append(Candidate(hit, cand.content_hash, cand.file_hash))
+        return dedupe(ranked, limit=k)

@@ -1,0 +1,411 @@
+"""The on-disk index: LanceDB tables `chunks` and `files`, plus a manifest of the embedder.
+
+Crash safety comes from the order of writes, never from transactions (LanceDB commits
+each operation on its own):
+- writing a file: its new chunks are added first, then its record, then its old chunks
+  are deleted. A kill in between leaves extra chunks that `repair()` removes, never a
+  file marked indexed without its chunks.
+- deleting: records first, then chunks (orphans are again what `repair()` removes).
+- moving: chunks first, then records.
+Every predicate is built with `sql_str`, since paths may contain quotes.
+
+Not thread-safe: one owner (the KnowledgeBase's lock) serialises calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+from lancedb.index import FTS
+from lancedb.query import BooleanQuery, MatchQuery, MultiMatchQuery, Occur
+
+from desktop_rag.core.errors import IndexMismatchError
+from desktop_rag.core.records import Chunk, FileRecord
+from desktop_rag.core.store_schema import (
+    FILE_SCHEMA,
+    RESULT_COLUMNS,
+    Manifest,
+    batches,
+    chunk_schema,
+    in_list,
+    read_manifest,
+    sql_str,
+    under_predicate,
+    write_manifest,
+)
+from desktop_rag.core.tokens import cjk_query_terms, cjk_terms, has_cjk, name_words
+from desktop_rag.core.write_marker import WriteMarker
+
+WRITING_MARKER = "write-in-progress"
+# Optimizing rewrites data and rebuilds index segments: worth it only once this much
+# has piled up (a watcher's one-file updates would otherwise pay it on every save).
+OPTIMIZE_FRAGMENTS = 24
+OPTIMIZE_UNINDEXED_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    files: int
+    chunks: int
+    errors: int
+
+
+class Store:
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        # Interval 0: see writes of another process (the CLI beside the app) at once.
+        self._db = lancedb.connect(self.index_dir, read_consistency_interval=timedelta(0))
+        self._chunks = None
+        self._files = None
+        names = set(self._db.list_tables().tables)
+        if "chunks" in names and "files" in names:
+            self._chunks = self._db.open_table("chunks")
+            self._files = self._db.open_table("files")
+        # Marks each logical write, so that a kill is noticed and repaired on next open.
+        self._marker = WriteMarker(self.index_dir / WRITING_MARKER)
+        if self.ready and self._marker.interrupted():
+            with self._marker.held():
+                self.repair()
+
+    # -- manifest -------------------------------------------------------------------
+
+    @property
+    def manifest(self) -> Manifest | None:
+        return read_manifest(self.index_dir)
+
+    def check_embedder(self, name: str) -> None:
+        """Raise IndexMismatchError if the index was built by another model."""
+        manifest = self.manifest
+        if manifest is not None and manifest.embedder != name:
+            raise IndexMismatchError(
+                f"the index was built with the embedding model '{manifest.embedder}', "
+                f"but '{name}' is selected",
+                hint="switch back to that model in Settings, or re-index your folders "
+                "with the new model (delete the index and index again)",
+            )
+
+    def ensure_tables(self, embedder_name: str, dim: int) -> None:
+        """Create the tables for this embedder, or check that existing ones match it."""
+        self.check_embedder(embedder_name)
+        if self._chunks is not None:
+            return
+        chunks = self._db.create_table("chunks", schema=chunk_schema(dim), exist_ok=True)
+        files = self._db.create_table("files", schema=FILE_SCHEMA, exist_ok=True)
+        english = FTS(base_tokenizer="simple", language="English", stem=True)
+        chunks.create_index("text", config=english, replace=True)
+        chunks.create_index("context", config=english, replace=True)
+        cjk = FTS(
+            base_tokenizer="whitespace",
+            stem=False,
+            remove_stop_words=False,
+            lower_case=False,
+            ascii_folding=False,
+            max_token_length=8,
+        )
+        chunks.create_index("cjk", config=cjk, replace=True)
+        write_manifest(self.index_dir, Manifest(embedder_name, dim))
+        self._chunks, self._files = chunks, files
+
+    @property
+    def ready(self) -> bool:
+        return self._chunks is not None
+
+    # -- writing --------------------------------------------------------------------
+
+    def write_files(self, items: Sequence[tuple[FileRecord, Sequence[tuple[Chunk, np.ndarray]]]]):
+        """Replace several files' chunks and records in a few LanceDB operations."""
+        if not items:
+            return
+        self._require()
+        batch = time.time_ns()
+        rows = [
+            self._chunk_row(chunk, vector, record.content_hash, batch)
+            for record, chunks in items
+            for chunk, vector in chunks
+        ]
+        with self._marker.held():
+            if rows:
+                self._chunks.add(pa.Table.from_pylist(rows, schema=self._chunks.schema))
+            self._merge_records([record for record, _ in items])
+            paths = [record.path for record, _ in items]
+            for part in batches(paths):
+                self._chunks.delete(f"{in_list('path', part)} AND batch < {batch}")
+
+    def upsert_file(self, record: FileRecord, chunks: Sequence[tuple[Chunk, np.ndarray]]):
+        """Replace one file's chunks, then its record (see the module's notes on order)."""
+        self.write_files([(record, chunks)])
+
+    def put_records(self, records: Sequence[FileRecord]) -> None:
+        """Insert or update file records only (a new mtime of unchanged content)."""
+        if records:
+            self._require()
+            with self._marker.held():
+                self._merge_records(records)
+
+    def _merge_records(self, records: Sequence[FileRecord]) -> None:
+        now = time.time()
+        rows = [{**r.__dict__, "indexed_at": now} for r in records]
+        table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
+        merge = self._files.merge_insert("path").when_matched_update_all()
+        merge.when_not_matched_insert_all().execute(table)
+
+    @staticmethod
+    def _chunk_row(chunk: Chunk, vector: np.ndarray, file_hash: str, batch: int) -> dict:
+        context = name_words(chunk.path)
+        keyword_text = chunk.text + " " + context
+        return {
+            "id": f"{file_hash[:16]}-{batch:x}-{chunk.ordinal}",
+            "path": chunk.path,
+            "ordinal": chunk.ordinal,
+            "text": chunk.text,
+            "context": context,
+            "cjk": cjk_terms(keyword_text) if has_cjk(keyword_text) else "",
+            "vector": np.asarray(vector, dtype=np.float32),
+            "start": chunk.start,
+            "end": chunk.end,
+            "page": chunk.page,
+            "heading_path": list(chunk.heading_path),
+            "content_hash": chunk.content_hash,
+            "file_hash": file_hash,
+            "batch": batch,
+        }
+
+    def delete_paths(self, paths: Sequence[str]) -> int:
+        """Forget these files; returns the number of chunks removed."""
+        paths = list(paths)
+        if not self.ready or not paths:
+            return 0
+        removed = 0
+        with self._marker.held():
+            for part in batches(paths):
+                self._files.delete(in_list("path", part))
+            for part in batches(paths):
+                predicate = in_list("path", part)
+                removed += self._chunks.count_rows(predicate)
+                self._chunks.delete(predicate)
+        return removed
+
+    def delete_under(self, folder: str) -> int:
+        """Forget a folder and everything below it; returns the number of chunks removed."""
+        if not self.ready:
+            return 0
+        predicate = under_predicate(folder)
+        with self._marker.held():
+            self._files.delete(predicate)
+            removed = self._chunks.count_rows(predicate)
+            self._chunks.delete(predicate)
+        return removed
+
+    def move_path(self, old: str, new: str) -> int:
+        """Rename one file in both tables without re-embedding; returns chunks moved.
+
+        Whatever was indexed at `new` is replaced (a move over an existing file).
+        """
+        if not self.ready or old == new:
+            return 0
+        where = f"path = {sql_str(old)}"
+        moved = self._chunks.count_rows(where)
+        if moved == 0 and self.get_file(old) is None:
+            return 0
+        self.delete_paths([new])
+        with self._marker.held():
+            self._chunks.update(where=where, values={"path": new, "context": name_words(new)})
+            self._files.update(where=where, values={"path": new})
+        return moved
+
+    def move_under(self, old_folder: str, new_folder: str) -> int:
+        """Rename a folder's prefix in both tables without re-embedding; returns chunks moved."""
+        old = old_folder.rstrip("/\\")
+        new_root = new_folder.rstrip("/\\")
+        if not self.ready or old == new_root:
+            return 0
+        where = under_predicate(old)
+        records = self.get_files(old)
+        if not records:
+            return 0
+        self.delete_paths([new_root + r.path[len(old) :] for r in records])
+        new_path = f"concat({sql_str(new_root)}, substr(path, {len(old) + 1}))"
+        with self._marker.held():
+            moved = self._chunks.count_rows(where)
+            self._chunks.update(where=where, values_sql={"path": new_path})
+            self._files.update(where=where, values_sql={"path": new_path})
+        return moved
+
+    # -- reading --------------------------------------------------------------------
+
+    def get_files(self, under: str | None = None, *, status: str | None = None) -> list[FileRecord]:
+        """File records, sorted by path: all, or those at/under a folder, or of one status."""
+        if not self.ready:
+            return []
+        where = [under_predicate(under)] if under is not None else []
+        if status is not None:
+            where.append(f"status = {sql_str(status)}")
+        query = self._files.search()
+        if where:
+            query = query.where(" AND ".join(where))
+        rows = query.limit(None).to_arrow().to_pylist()
+        return sorted((_record(row) for row in rows), key=lambda r: r.path)
+
+    def get_file(self, path: str) -> FileRecord | None:
+        if not self.ready:
+            return None
+        rows = self._files.search().where(f"path = {sql_str(path)}").limit(1).to_list()
+        return _record(rows[0]) if rows else None
+
+    def vectors_by_content_hash(
+        self, path: str | None, hashes: Iterable[str]
+    ) -> dict[str, np.ndarray]:
+        """Stored vectors for chunk content hashes (of `path`, or of any file if None)."""
+        wanted = sorted(set(hashes))
+        if not self.ready or not wanted:
+            return {}
+        found: dict[str, np.ndarray] = {}
+        for part in batches(wanted):
+            where = in_list("content_hash", part)
+            if path is not None:
+                where += f" AND path = {sql_str(path)}"
+            table = (
+                self._chunks.search().where(where).select(["content_hash", "vector"]).limit(None)
+            ).to_arrow()
+            vectors = table["vector"].combine_chunks().flatten().to_numpy()
+            vectors = vectors.reshape(len(table), -1) if len(table) else vectors
+            for i, digest in enumerate(table["content_hash"].to_pylist()):
+                found.setdefault(digest, vectors[i].astype(np.float32))
+        return found
+
+    def counts(self) -> StoreCounts:
+        if not self.ready:
+            return StoreCounts(0, 0, 0)
+        return StoreCounts(
+            files=self._files.count_rows("status = 'indexed'"),
+            chunks=self._chunks.count_rows(),
+            errors=self._files.count_rows("status = 'error'"),
+        )
+
+    def search_vector(self, vector: np.ndarray, limit: int) -> list[dict]:
+        if not self.ready:
+            return []
+        return (
+            self._chunks.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector")
+            .distance_type("cosine")
+            .select([*RESULT_COLUMNS, "_distance"])
+            .limit(limit)
+            .to_list()
+        )
+
+    def search_keyword(self, query: str, limit: int) -> list[dict]:
+        """BM25 over the text and file names; CJK queries also over character bigrams."""
+        if not self.ready or not query.strip():
+            return []
+        english = MultiMatchQuery(query, ["text", "context"], boosts=[1.0, 0.5])
+        if has_cjk(query):
+            terms = cjk_query_terms(query)
+            fts = BooleanQuery([(Occur.SHOULD, english), (Occur.SHOULD, MatchQuery(terms, "cjk"))])
+        else:
+            fts = english
+        return (
+            self._chunks.search(fts, query_type="fts")
+            .select([*RESULT_COLUMNS, "_score"])
+            .limit(limit)
+            .to_list()
+        )
+
+    def scan_chunks(self, columns: Sequence[str]) -> pa.Table:
+        """These columns of every chunk (for checks, repair and benchmarks)."""
+        if not self.ready:
+            return pa.table({c: pa.array([], pa.string()) for c in columns})
+        return self._chunks.search().select(list(columns)).limit(None).to_arrow()
+
+    def chunk_paths_and_hashes(self) -> pa.Table:
+        """path, file_hash and batch of every chunk (for consistency checks and repair)."""
+        return self.scan_chunks(["path", "file_hash", "batch"])
+
+    # -- maintenance ----------------------------------------------------------------
+
+    def repair(self) -> int:
+        """Delete chunks left by an interrupted write; returns how many were removed.
+
+        A chunk is kept only if its file is recorded as indexed with the same content
+        hash, and it belongs to the newest write of that file.
+        """
+        if not self.ready:
+            return 0
+        indexed = {r.path: r.content_hash for r in self.get_files() if r.status == "indexed"}
+        newest: dict[str, int] = {}
+        stale_paths: set[str] = set()
+        table = self.chunk_paths_and_hashes().to_pylist()
+        for row in table:
+            if indexed.get(row["path"]) != row["file_hash"]:
+                stale_paths.add(row["path"])
+            else:
+                newest[row["path"]] = max(newest.get(row["path"], 0), row["batch"])
+        for row in table:
+            keep = newest.get(row["path"])
+            if keep is not None and row["batch"] < keep:
+                stale_paths.add(row["path"])
+        removed = 0
+        for path in sorted(stale_paths):
+            where = f"path = {sql_str(path)} AND NOT (file_hash = {sql_str(indexed.get(path, ''))}"
+            where += f" AND batch = {newest.get(path, -1)})"
+            removed += self._chunks.count_rows(where)
+            self._chunks.delete(where)
+        return removed
+
+    def needs_optimize(self) -> bool:
+        """Many fragments, or many rows the keyword index has not folded in yet.
+
+        Read from the tables, so it also holds for writes made by another process.
+        """
+        if not self.ready:
+            return False
+        fragments = self._chunks.stats()["fragment_stats"]["num_fragments"]
+        stats = self._chunks.index_stats("text_idx")
+        unindexed = stats.num_unindexed_rows if stats is not None else 0
+        return fragments >= OPTIMIZE_FRAGMENTS or unindexed >= OPTIMIZE_UNINDEXED_ROWS
+
+    def optimize(self, force: bool = False) -> bool:
+        """Compact fragments, fold new rows into the keyword indexes, drop old versions.
+
+        Without `force`, only when `needs_optimize()`; returns whether it ran. Until then
+        LanceDB searches unindexed rows by brute force, so results are never missing.
+        """
+        if not self.ready or not (force or self.needs_optimize()):
+            return False
+        for table in (self._chunks, self._files):
+            table.optimize(cleanup_older_than=timedelta(minutes=5))
+        return True
+
+    def size_bytes(self) -> int:
+        total = 0
+        for root, _dirs, files in os.walk(self.index_dir):
+            for name in files:
+                with contextlib.suppress(OSError):  # removed by a concurrent cleanup
+                    total += os.stat(os.path.join(root, name)).st_size
+        return total
+
+    def _require(self) -> None:
+        if not self.ready:
+            raise RuntimeError("Store.ensure_tables must be called before writing")
+
+
+def _record(row: dict) -> FileRecord:
+    return FileRecord(
+        path=row["path"],
+        size=int(row["size"]),
+        mtime_ns=int(row["mtime_ns"]),
+        content_hash=row["content_hash"] or "",
+        status=row["status"],
+        error=row["error"],
+        chunk_count=int(row["chunk_count"] or 0),
+        kind=row["kind"] or "",
+    )

@@ -1,0 +1,215 @@
+"""The conversation being shown: saves every message as it is written, drives the chat service.
+
+The history database is small SQLite in WAL mode, so its commits run on the UI thread. A
+streaming answer is saved again at most every `SAVE_INTERVAL_S` and at its end, so a kill
+mid-answer keeps the question and the answer so far.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from desktop_rag.core.history import DEFAULT_TITLE, History, Message, title_from
+from desktop_rag.services.chat_service import ChatService
+
+SAVE_INTERVAL_S = 0.5
+
+
+class ConversationService(QObject):
+    conversations_changed = Signal()
+    conversation_opened = Signal(int, object)  # conversation id (0: none), list[Message]
+    message_added = Signal(object)  # Message
+    message_grew = Signal(int, str)  # message id, text so far
+    message_finished = Signal(object)  # Message, with its sources
+    answering_started = Signal(int)  # message id of the answer
+    answering_ended = Signal(int)
+
+    def __init__(self, history_db: Path, chat: ChatService, parent: QObject | None = None):
+        super().__init__(parent)
+        self.history = History.open(history_db)
+        self.chat = chat
+        self.current_id: int | None = None
+        self._request: int | None = None
+        self._answer_id: int | None = None
+        self._text = ""
+        self._saved_at = 0.0
+        chat.token.connect(self._on_chat_token)
+        chat.answered.connect(self._on_chat_answered)
+        chat.failed.connect(self._on_chat_failed)
+        chat.stopped.connect(self._on_chat_stopped)
+
+    @property
+    def answering(self) -> bool:
+        return self._request is not None
+
+    @property
+    def answer_text(self) -> str:
+        return self._text
+
+    # Conversations.
+
+    def conversations(self):
+        return self.history.conversations()
+
+    def messages(self) -> list[Message]:
+        return self.history.messages(self.current_id) if self.current_id else []
+
+    def new_conversation(self) -> None:
+        """Start a blank chat; it is saved once its first question is sent."""
+        self.stop()
+        self.current_id = None
+        self.conversation_opened.emit(0, [])
+
+    def open(self, conversation_id: int) -> None:
+        if conversation_id == self.current_id:
+            return
+        self.stop()
+        self.current_id = conversation_id
+        self.conversation_opened.emit(conversation_id, self.history.messages(conversation_id))
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        self.history.rename(conversation_id, title)
+        self.conversations_changed.emit()
+
+    def delete(self, conversation_id: int) -> None:
+        if conversation_id == self.current_id:
+            self.new_conversation()
+        self.history.delete(conversation_id)
+        self.conversations_changed.emit()
+
+    # Asking.
+
+    def send(self, question: str) -> int:
+        """Save the question and an empty answer, then ask. Returns the answer's message id."""
+        self.stop()
+        if self.current_id is None:
+            self.current_id = self.history.create_conversation(title_from(question)).id
+        else:
+            conv = self.history.conversation(self.current_id)
+            if conv is not None and conv.title == DEFAULT_TITLE:
+                self.history.rename(self.current_id, title_from(question))
+        turns = self._turns(self.history.messages(self.current_id))
+        user_id = self.history.add_message(self.current_id, "user", question)
+        self.message_added.emit(Message(user_id, self.current_id, "user", question))
+        self.conversations_changed.emit()
+        return self._ask(question, turns)
+
+    def regenerate(self) -> int | None:
+        """Answer the last question again, replacing the last answer."""
+        messages = self.messages()
+        last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+        if last_user is None:
+            return None
+        self.stop()
+        after = [m for m in messages if m.id > last_user.id]
+        if after:
+            self.history.delete_messages_from(self.current_id, after[0].id)
+        kept = self.history.messages(self.current_id)
+        self.conversation_opened.emit(self.current_id, kept)
+        return self._ask(last_user.text, self._turns(kept[:-1]))
+
+    def last_question(self) -> str | None:
+        return next((m.text for m in reversed(self.messages()) if m.role == "user"), None)
+
+    def edit_and_resend(self, question: str) -> int | None:
+        """Replace the last question (and its answer) with `question`, and ask it."""
+        messages = self.messages()
+        last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+        if last_user is None:
+            return self.send(question)
+        self.stop()
+        self.history.delete_messages_from(self.current_id, last_user.id)
+        self.conversation_opened.emit(self.current_id, self.history.messages(self.current_id))
+        return self.send(question)
+
+    def stop(self) -> None:
+        if self._request is not None:
+            self.chat.stop()  # emits `stopped`, handled below
+
+    def _ask(self, question: str, turns: list[tuple[str, str]]) -> int:
+        assert self.current_id is not None
+        self._answer_id = self.history.add_message(self.current_id, "assistant", "", complete=False)
+        self._text = ""
+        self._saved_at = time.monotonic()
+        self.message_added.emit(
+            Message(self._answer_id, self.current_id, "assistant", "", complete=False)
+        )
+        self._request = self.chat.ask(question, turns)
+        self.answering_started.emit(self._answer_id)
+        return self._answer_id
+
+    @staticmethod
+    def _turns(messages: list[Message]) -> list[tuple[str, str]]:
+        """(question, answer) pairs of the finished exchanges before the new question."""
+        turns: list[tuple[str, str]] = []
+        question: str | None = None
+        for message in messages:
+            if message.role == "user":
+                question = message.text
+            elif question is not None and message.text:
+                turns.append((question, message.text))
+                question = None
+        return turns
+
+    def _end(self, **fields) -> None:
+        answer_id, self._answer_id, self._request = self._answer_id, None, None
+        if answer_id is None:
+            return
+        self.history.update_message(answer_id, **fields)
+        message = next((m for m in self.messages() if m.id == answer_id), None)
+        if message is not None:
+            self.message_finished.emit(message)
+        self.answering_ended.emit(answer_id)
+        self.conversations_changed.emit()
+
+    # Chat results.
+
+    @Slot(int, str)
+    def _on_chat_token(self, request_id: int, text: str) -> None:
+        if request_id != self._request or self._answer_id is None:
+            return
+        self._text += text
+        self.message_grew.emit(self._answer_id, self._text)
+        now = time.monotonic()
+        if now - self._saved_at >= SAVE_INTERVAL_S:
+            self._saved_at = now
+            self.history.update_message(self._answer_id, self._text)
+
+    @Slot(int, object)
+    def _on_chat_answered(self, request_id: int, answer: object) -> None:
+        if request_id != self._request:
+            return
+        text = getattr(answer, "text", self._text)
+        timings = getattr(answer, "timings", None)
+        meta = {
+            "model": getattr(answer, "model", ""),
+            "gpu_layers": getattr(answer, "gpu_layers", None),
+            "total_layers": getattr(answer, "total_layers", None),
+            "covered": getattr(answer, "covered", True),
+            "seconds": getattr(timings, "total_s", None),
+        }
+        stopped = bool(getattr(answer, "stopped", False))
+        self._text = text
+        self._end(
+            text=text,
+            sources=getattr(answer, "sources", ()),
+            complete=not stopped,
+            meta=meta,
+        )
+
+    @Slot(int, str)
+    def _on_chat_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._request:
+            self._end(text=self._text, complete=False, meta={"error": message})
+
+    @Slot(int)
+    def _on_chat_stopped(self, request_id: int) -> None:
+        if request_id == self._request:
+            self._end(text=self._text, complete=False, meta={"stopped": True})
+
+    def close(self) -> None:
+        self.stop()
+        self.history.close()

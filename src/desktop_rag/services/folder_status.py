@@ -1,0 +1,70 @@
+"""What the app knows about one watched folder at a moment, and how to say it in words."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class FolderState(enum.StrEnum):
+    WATCHING = "watching"
+    QUEUED = "queued"
+    INDEXING = "indexing"
+    PAUSED = "paused"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    path: str
+    state: FolderState = FolderState.WATCHING
+    files: int = 0
+    errors: int = 0
+    done: int = 0
+    total: int = 0
+    eta_s: float | None = None
+    phase: str = ""
+    current: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        """Share of the current indexing run done, or None when there is no run or no total."""
+        if self.state is not FolderState.INDEXING or self.total <= 0:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s left"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{seconds:02d} left"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min left"
+
+
+def describe(status: FolderStatus) -> str:
+    """One line under the folder name: its state, and the numbers that matter in it."""
+    files = f"{status.files} file" + ("" if status.files == 1 else "s")
+    errors = ""
+    if status.errors:
+        errors = f" · {status.errors} problem" + ("" if status.errors == 1 else "s")
+    match status.state:
+        case FolderState.INDEXING:
+            if status.total:
+                eta = format_eta(status.eta_s)
+                text = f"Indexing {status.done}/{status.total}"
+                return text + (f" · {eta}" if eta else "") + errors
+            return f"Scanning… {status.done} found" if status.done else "Scanning…"
+        case FolderState.QUEUED:
+            return "Waiting to index"
+        case FolderState.PAUSED:
+            return f"Paused · {files}" + errors
+        case FolderState.UNAVAILABLE:
+            return "Unavailable: the folder cannot be reached (unplugged or removed?)"
+        case _:
+            return f"Watching · {files}" + errors

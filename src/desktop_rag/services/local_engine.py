@@ -1,0 +1,103 @@
+"""The real chat engine: the model host (a child process) and the answerer around it.
+
+Created on the chat thread; the imports of llama_cpp helpers, torch and lancedb happen
+there, after the window is up. Search uses a knowledge base instance of its own: the
+index thread's instance is busy (and locked) for a whole indexing run, while LanceDB lets
+a second reader see every committed write at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from desktop_rag.core.paths import AppPaths
+from desktop_rag.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class LocalChatEngine:
+    def __init__(self, paths: AppPaths, settings: Settings):
+        self.paths = paths
+        self.settings = settings
+        self._host: Any = None
+        self._kb: Any = None
+        self._answerer: Any = None
+
+    def _parts(self) -> tuple[Any, Any]:
+        if self._host is None:
+            from desktop_rag.core.llm.host import ModelHost
+
+            self._host = ModelHost(self.settings, log_dir=self.paths.logs_dir)
+        if self._answerer is None:
+            from desktop_rag.core.knowledge_base import KnowledgeBase
+            from desktop_rag.core.llm.answerer import Answerer
+
+            self._kb = KnowledgeBase(self.paths, self.settings)
+            self._answerer = Answerer(self._kb.search, self._host, self.settings)
+        return self._host, self._answerer
+
+    def load(self, cancel: threading.Event | None = None) -> Any:
+        host, _answerer = self._parts()
+        info = host.load(cancel=cancel)
+        try:  # load the query embedder now, not in the middle of the first question
+            self._kb.embedder.embed(["warm up"])
+        except Exception:
+            log.info("could not warm up the query embedder", exc_info=True)
+        return info
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]],
+        on_token: Callable[[str], None],
+        cancel: threading.Event,
+    ) -> Any:
+        from desktop_rag.core.llm.records import Turn
+
+        _host, answerer = self._parts()
+        turns = [Turn(q, a) for q, a in history]
+        return answerer.ask(question, history=turns, on_token=on_token, cancel=cancel)
+
+    def stop(self) -> None:
+        host = self._host
+        if host is not None:
+            host.stop()
+
+    def close(self) -> None:
+        host, self._host, self._answerer = self._host, None, None
+        kb, self._kb = self._kb, None
+        if host is not None:
+            host.close()
+        if kb is not None:
+            kb.close()
+
+
+def knowledge_base_factory(paths: AppPaths, settings: Settings) -> Callable[[], Any]:
+    """The index thread's knowledge base, built there on first use."""
+    return _KnowledgeBaseFactory(paths, settings)
+
+
+def chat_engine_factory(paths: AppPaths, settings: Settings) -> Callable[[], Any]:
+    return _ChatEngineFactory(paths, settings)
+
+
+class _KnowledgeBaseFactory:
+    def __init__(self, paths: AppPaths, settings: Settings):
+        self.paths, self.settings = paths, settings
+
+    def __call__(self) -> Any:
+        from desktop_rag.core.knowledge_base import KnowledgeBase
+
+        return KnowledgeBase(self.paths, self.settings)
+
+
+class _ChatEngineFactory:
+    def __init__(self, paths: AppPaths, settings: Settings):
+        self.paths, self.settings = paths, settings
+
+    def __call__(self) -> LocalChatEngine:
+        return LocalChatEngine(self.paths, self.settings)

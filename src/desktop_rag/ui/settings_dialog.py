@@ -1,0 +1,269 @@
+"""Settings: the chat model and how it runs, the embedding model, chunking and sources."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_rag.core import settings as settings_mod
+from desktop_rag.core.paths import default_chat_model
+from desktop_rag.core.settings import Settings
+from desktop_rag.services.model_service import ModelPreview, ModelService
+from desktop_rag.ui.status_bar import format_bytes
+
+BUILTIN_CHAT = "Built-in: SmolLM2-135M-Instruct"
+BUILTIN_EMBEDDER = "Built-in: all-MiniLM-L6-v2"
+
+
+def _path_row(edit: QLineEdit, browse: QPushButton, reset: QPushButton) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    layout.addWidget(reset)
+    return row
+
+
+def _wrapping_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, models: ModelService | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(620)
+        self._original = settings
+        self._models = models
+        self._inspect_id: int | None = None
+        self.preview: ModelPreview | None = None
+
+        # Chat model.
+        self.model_edit = QLineEdit(settings.chat_model or "")
+        self.model_edit.setPlaceholderText(BUILTIN_CHAT)
+        self.model_edit.setAccessibleName("Chat model file")
+        browse_model = QPushButton("Browse…")
+        reset_model = QPushButton("Built-in")
+        self.model_info = _wrapping_label()
+        self.auto_layers = QCheckBox("Automatic (fit as many layers as free VRAM allows)")
+        self.gpu_layers = QSpinBox()
+        self.gpu_layers.setRange(-1, 999)
+        self.gpu_layers.setSpecialValueText("All")
+        self.gpu_layers.setToolTip(
+            "Layers on the GPU: 0 runs on the CPU, All puts every layer there"
+        )
+        if settings.n_gpu_layers == "auto":
+            self.auto_layers.setChecked(True)
+        else:
+            self.gpu_layers.setValue(int(settings.n_gpu_layers))
+        self.plan_label = _wrapping_label()
+        self.context = QSpinBox()
+        self.context.setRange(512, 131072)
+        self.context.setSingleStep(512)
+        self.context.setSuffix(" tokens")
+        self.context.setValue(settings.context_size)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setValue(settings.temperature)
+        layers_row = QWidget()
+        layers_layout = QHBoxLayout(layers_row)
+        layers_layout.setContentsMargins(0, 0, 0, 0)
+        layers_layout.addWidget(self.auto_layers, 1)
+        layers_layout.addWidget(self.gpu_layers)
+        chat_box = QGroupBox("Chat model")
+        chat_form = QFormLayout(chat_box)
+        chat_form.addRow("GGUF file:", _path_row(self.model_edit, browse_model, reset_model))
+        chat_form.addRow("", self.model_info)
+        chat_form.addRow("GPU layers:", layers_row)
+        chat_form.addRow("", self.plan_label)
+        chat_form.addRow("Context size:", self.context)
+        chat_form.addRow("Temperature:", self.temperature)
+
+        # Retrieval.
+        self.embedder_edit = QLineEdit(settings.embedder or "")
+        self.embedder_edit.setPlaceholderText(BUILTIN_EMBEDDER)
+        self.embedder_edit.setAccessibleName("Embedding model folder")
+        browse_embedder = QPushButton("Browse…")
+        reset_embedder = QPushButton("Built-in")
+        self.embedder_note = _wrapping_label()
+        self.chunk_tokens = QSpinBox()
+        self.chunk_tokens.setRange(32, 4096)
+        self.chunk_tokens.setSuffix(" tokens")
+        self.chunk_tokens.setValue(settings.chunk_tokens)
+        self.chunk_overlap = QSpinBox()
+        self.chunk_overlap.setRange(0, 2048)
+        self.chunk_overlap.setSuffix(" tokens")
+        self.chunk_overlap.setValue(settings.chunk_overlap)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 50)
+        self.top_k.setValue(settings.top_k)
+        retrieval_box = QGroupBox("Index and retrieval")
+        retrieval_form = QFormLayout(retrieval_box)
+        retrieval_form.addRow(
+            "Embedding model:", _path_row(self.embedder_edit, browse_embedder, reset_embedder)
+        )
+        retrieval_form.addRow("", self.embedder_note)
+        retrieval_form.addRow("Chunk size:", self.chunk_tokens)
+        retrieval_form.addRow("Chunk overlap:", self.chunk_overlap)
+        retrieval_form.addRow("Sources per answer:", self.top_k)
+
+        self.tray = QCheckBox("Keep watching folders in the tray when the window is closed")
+        self.tray.setChecked(settings.tray_icon)
+        self.problems = _wrapping_label()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(chat_box)
+        layout.addWidget(retrieval_box)
+        layout.addWidget(self.tray)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.buttons)
+
+        browse_model.clicked.connect(self._on_browse_model_clicked)
+        reset_model.clicked.connect(self.model_edit.clear)
+        browse_embedder.clicked.connect(self._on_browse_embedder_clicked)
+        reset_embedder.clicked.connect(self.embedder_edit.clear)
+        self.model_edit.editingFinished.connect(self._on_model_changed)
+        self.model_edit.textChanged.connect(self._on_model_text_changed)
+        self.auto_layers.toggled.connect(self._on_model_changed)
+        self.gpu_layers.valueChanged.connect(self._on_model_changed)
+        self.context.valueChanged.connect(self._on_model_changed)
+        self.embedder_edit.textChanged.connect(self._on_embedder_edit_textChanged)
+        for spin in (self.chunk_tokens, self.chunk_overlap):
+            spin.valueChanged.connect(self._on_values_changed)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        if models is not None:
+            models.inspected.connect(self._on_models_inspected)
+            models.inspect_failed.connect(self._on_models_inspect_failed)
+        self._on_model_changed()
+        self._on_embedder_edit_textChanged(self.embedder_edit.text())
+
+    # The result.
+
+    def settings(self) -> Settings:
+        layers = "auto" if self.auto_layers.isChecked() else self.gpu_layers.value()
+        return replace(
+            self._original,
+            chat_model=self.model_edit.text().strip() or None,
+            n_gpu_layers=layers,
+            context_size=self.context.value(),
+            temperature=round(self.temperature.value(), 2),
+            embedder=self.embedder_edit.text().strip() or None,
+            chunk_tokens=self.chunk_tokens.value(),
+            chunk_overlap=self.chunk_overlap.value(),
+            top_k=self.top_k.value(),
+            tray_icon=self.tray.isChecked(),
+        )
+
+    def embedder_changed(self) -> bool:
+        return self.settings().embedder != self._original.embedder
+
+    def chunking_changed(self) -> bool:
+        new = self.settings()
+        return (new.chunk_tokens, new.chunk_overlap) != (
+            self._original.chunk_tokens,
+            self._original.chunk_overlap,
+        )
+
+    # Slots.
+
+    @Slot()
+    def _on_browse_model_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a chat model", self.model_edit.text(), "GGUF models (*.gguf)"
+        )
+        if path:
+            self.model_edit.setText(path)
+            self._on_model_changed()
+
+    @Slot()
+    def _on_browse_embedder_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose a sentence-transformers model folder", self.embedder_edit.text()
+        )
+        if folder:
+            self.embedder_edit.setText(folder)
+
+    @Slot(str)
+    def _on_model_text_changed(self, _text: str) -> None:
+        if not self.model_edit.hasFocus():  # Browse…, Built-in: inspect at once
+            self._on_model_changed()
+
+    @Slot()
+    def _on_model_changed(self, *_args) -> None:
+        self.gpu_layers.setEnabled(not self.auto_layers.isChecked())
+        if self._models is None:
+            return
+        path = self.model_edit.text().strip()
+        if not path:
+            try:
+                path = str(default_chat_model())
+            except FileNotFoundError as exc:
+                self.model_info.setText(str(exc))
+                return
+        self.model_info.setText("Reading the model file…")
+        self._inspect_id = self._models.inspect(path, self.settings())
+
+    @Slot(int, object)
+    def _on_models_inspected(self, request_id: int, preview: ModelPreview) -> None:
+        if request_id != self._inspect_id:
+            return  # an older file or older settings
+        self.preview = preview
+        self.model_info.setText(
+            f"{format_bytes(preview.size_bytes)} · {preview.quantization} · "
+            f"{preview.n_layers} layers · trained for {preview.n_ctx_train:,} tokens of context"
+        )
+        plan = preview.plan
+        vram = getattr(plan, "expected_vram_bytes", 0)
+        text = f"Plan: {plan.gpu_layers} of {plan.total_layers} layers on the GPU"
+        if vram:
+            text += f", about {format_bytes(vram)} of VRAM"
+        self.plan_label.setText(f"{text}. {plan.reason}")
+        self._on_values_changed()
+
+    @Slot(int, str)
+    def _on_models_inspect_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._inspect_id:
+            self.preview = None
+            self.model_info.setText(f"Cannot use this file: {message}")
+            self.plan_label.setText("")
+
+    @Slot(str)
+    def _on_embedder_edit_textChanged(self, _text: str) -> None:
+        if self.embedder_changed():
+            self.embedder_note.setText(
+                "Changing the embedding model means every folder must be indexed again "
+                "(vectors of two models never mix). You will be offered a re-index."
+            )
+        else:
+            self.embedder_note.setText("Turns passages into vectors for search.")
+
+    @Slot()
+    def _on_values_changed(self, *_args) -> None:
+        problems = settings_mod.validate(self.settings())
+        self.problems.setText("\n".join(problems))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problems)

@@ -1,0 +1,83 @@
+"""Status bar: the model, where its layers run, the index size, and background work."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+
+def format_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def short_reason(reason: str) -> str:
+    """The head of a fit plan's reason, for the status bar; the tooltip has all of it."""
+    return reason.split(" (")[0].split(": running")[0].split(", so ")[0].strip()
+
+
+def gpu_text(info: object) -> tuple[str, str]:
+    """("GPU 31/31 layers" or "CPU only", the reason) from a ModelInfo."""
+    plan = getattr(info, "plan", None)
+    reason = getattr(plan, "reason", "") or ""
+    gpu_layers = getattr(info, "gpu_layers", 0) or 0
+    total = getattr(plan, "total_layers", None) or (getattr(info, "n_layers", 0) or 0) + 1
+    if gpu_layers <= 0:
+        return "CPU only", reason or "no layers on the GPU"
+    return f"GPU {min(gpu_layers, total)}/{total} layers", reason
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model_label = QLabel("Model: starting…")
+        self.gpu_label = QLabel("")
+        self.index_label = QLabel("Index: opening…")
+        self.work_label = QLabel("")
+        for label in (self.model_label, self.gpu_label, self.index_label):
+            self.addWidget(label)
+        self.addPermanentWidget(self.work_label)
+
+    def model_loading(self) -> None:
+        self.model_label.setText("Model: loading…")
+        self.gpu_label.setText("")
+
+    def model_loaded(self, info: object) -> None:
+        name = getattr(info, "name", "") or "model"
+        quant = getattr(info, "quantization", "")
+        self.model_label.setText(f"Model: {name}" + (f" ({quant})" if quant else ""))
+        self.model_label.setToolTip(getattr(info, "path", ""))
+        text, reason = gpu_text(info)
+        if text == "CPU only" and reason:
+            text = f"{text}: {short_reason(reason)}"
+        self.gpu_label.setText(text)
+        self.gpu_label.setToolTip(reason)
+
+    def model_failed(self, message: str) -> None:
+        self.model_label.setText("Model: not loaded")
+        self.model_label.setToolTip(message)
+        self.gpu_label.setText("")
+        self.showMessage(f"The chat model could not be loaded: {message}", 15000)
+
+    def index_status(self, status: object) -> None:
+        files = getattr(status, "files", 0)
+        chunks = getattr(status, "chunks", 0)
+        size = format_bytes(getattr(status, "index_bytes", 0))
+        self.index_label.setText(
+            f"Index: {_count(files, 'file')} · {_count(chunks, 'passage')} · {size}"
+        )
+        self.index_label.setToolTip(f"Embedding model: {getattr(status, 'embedder', None) or '—'}")
+
+    def index_failed(self, message: str) -> None:
+        self.index_label.setText("Index: unavailable")
+        self.index_label.setToolTip(message)
+
+    def work(self, text: str) -> None:
+        self.work_label.setText(text)

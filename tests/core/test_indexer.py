@@ -1,0 +1,199 @@
+"""The indexer with the fake embedder: skipping, vector reuse, bad files, walking, cancel."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from desktop_rag.core.embedder import FakeEmbedder
+from desktop_rag.core.ignore import IgnoreRules
+from desktop_rag.core.indexer import Indexer, IndexerTuning, hash_file, walk_folder
+from desktop_rag.core.knowledge_base import KnowledgeBase
+from desktop_rag.core.paths import AppPaths
+from desktop_rag.core.records import Progress
+from desktop_rag.core.settings import Settings
+
+SETTINGS = Settings(chunk_tokens=40, chunk_overlap=8)
+
+
+def para(tag: str, n: int = 30) -> str:
+    return " ".join(f"{tag}{i}" for i in range(n)) + "."
+
+
+@pytest.fixture
+def kb(data_dir: Path) -> KnowledgeBase:
+    base = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder())
+    yield base
+    base.close()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.md").write_text(f"# Title\n\n{para('alpha')}\n\n{para('beta')}\n", encoding="utf-8")
+    (root / "sub" / "b.txt").write_text(para("gamma"), encoding="utf-8")
+    (root / "empty.txt").write_text("   \n", encoding="utf-8")
+    for skipped in (".git", "node_modules", ".hidden"):
+        (root / skipped).mkdir()
+        (root / skipped / "secret.txt").write_text("skipme words", encoding="utf-8")
+    (root / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    return root
+
+
+def test_index_then_unchanged_costs_nothing(kb: KnowledgeBase, folder: Path):
+    report = kb.index([folder])
+    assert report.indexed == 2
+    assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
+        ("empty.txt", "the file is empty")
+    ]
+    assert report.chunks_added == report.chunks_embedded > 2
+    indexed = {Path(r.path).name: r for r in kb.file_records()}
+    assert set(indexed) == {"a.md", "b.txt", "empty.txt"}  # hidden, vendored, .jpg skipped
+    assert indexed["a.md"].content_hash == hash_file(folder / "a.md")
+    assert indexed["empty.txt"].status == "error"
+    assert kb.search_keyword("skipme", 5) == []
+
+    kb.embedder.embedded_texts.clear()
+    again = kb.index([folder])
+    assert (again.indexed, again.unchanged, again.chunks_embedded) == (0, 3, 0)
+    assert kb.embedder.embedded_texts == []
+
+
+def test_touched_file_updates_record_without_extracting(kb: KnowledgeBase, folder: Path):
+    kb.index([folder])
+    target = folder / "sub" / "b.txt"
+    st = target.stat()
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    report = kb.index([target])
+    assert (report.indexed, report.unchanged, report.chunks_embedded) == (0, 1, 0)
+    assert kb.file_records(folder / "sub")[0].mtime_ns == st.st_mtime_ns + 5_000_000_000
+
+
+def test_edit_reembeds_only_changed_chunks(kb: KnowledgeBase, folder: Path):
+    kb.index([folder])
+    target = folder / "a.md"
+    kb.embedder.embedded_texts.clear()
+    target.write_text(f"# Title\n\n{para('alpha')}\n\n{para('delta')}\n", encoding="utf-8")
+    report = kb.index([target])
+    assert report.indexed == 1
+    assert report.chunks_embedded < report.chunks_added
+    assert all("alpha" not in t for t in kb.embedder.embedded_texts)
+    assert any("delta" in t for t in kb.embedder.embedded_texts)
+    hits = kb.search_keyword("beta3", 5)
+    assert hits == [], "old chunks of the edited file are gone"
+    assert kb.search_keyword("delta3", 5)[0].path == str(target)
+
+
+def test_copy_of_a_file_reuses_vectors(kb: KnowledgeBase, folder: Path):
+    kb.index([folder])
+    kb.embedder.embedded_texts.clear()
+    (folder / "copy.txt").write_bytes((folder / "sub" / "b.txt").read_bytes())
+    report = kb.index([folder])
+    assert report.indexed == 1 and report.chunks_embedded == 0
+
+
+def test_symlink_loop_and_missing_target(kb: KnowledgeBase, folder: Path):
+    (folder / "sub" / "loop").symlink_to(folder, target_is_directory=True)
+    report = kb.index([folder, folder / "nope"])
+    assert report.indexed == 2
+    assert ("nope", "no such file or folder") in [
+        (Path(s.path).name, s.reason) for s in report.skipped
+    ]
+    assert all("/loop/" not in r.path for r in kb.file_records())
+
+
+def test_progress_is_reported(kb: KnowledgeBase, folder: Path):
+    seen: list[Progress] = []
+    kb.index([folder], progress=seen.append)
+    assert {"scanning", "extracting", "embedding", "writing", "done"} <= {p.phase for p in seen}
+    assert seen[-1].done == seen[-1].total == 3
+
+
+def test_cancel_leaves_a_consistent_index(data_dir: Path, tmp_path: Path):
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(12):
+        (root / f"f{i:02}.txt").write_text(para(f"w{i}x"), encoding="utf-8")
+    cancel = threading.Event()
+    emb = FakeEmbedder()
+    kb = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=emb)
+    tuning = IndexerTuning(embed_group=1, embed_slice=4, write_rows=1)
+
+    def stop_after_five(p: Progress) -> None:
+        if p.done >= 5:
+            cancel.set()
+
+    report = Indexer(
+        kb.store, emb, SETTINGS, progress=stop_after_five, cancel=cancel, tuning=tuning
+    ).run([root])
+    assert report.cancelled and 0 < report.indexed < 12
+    records = kb.file_records()
+    assert len(records) == report.indexed
+    chunk_paths = kb.store.chunk_paths_and_hashes().to_pylist()
+    assert {r["path"] for r in chunk_paths} == {r.path for r in records}
+    assert all(r.chunk_count == sum(c["path"] == r.path for c in chunk_paths) for r in records)
+    # The next run finishes the job.
+    rest = kb.index([root])
+    assert rest.indexed == 12 - report.indexed and rest.unchanged == report.indexed
+
+
+def test_remove_and_move_through_the_facade(kb: KnowledgeBase, folder: Path):
+    kb.index([folder])
+    kb.embedder.embedded_texts.clear()
+    new = folder.parent / "renamed"
+    folder.rename(new)
+    moved = kb.move(folder, new)
+    assert moved > 0 and kb.embedder.embedded_texts == []
+    assert {Path(r.path).parent.name for r in kb.file_records()} <= {"renamed", "sub"}
+    assert kb.search_keyword("gamma4", 3)[0].path == str(new / "sub" / "b.txt")
+    assert kb.index([new]).chunks_embedded == 0
+    removed = kb.remove([new / "sub"])
+    assert removed >= 1 and kb.search_keyword("gamma4", 3) == []
+    status = kb.status()
+    assert status.files == 1 and status.embedder == "fake-embedder"
+    assert [Path(e.path).name for e in status.errors] == ["empty.txt"]
+
+
+def test_search_is_not_held_up_by_an_indexing_run(kb: KnowledgeBase, folder: Path, tmp_path: Path):
+    kb.index([folder])
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "c.txt").write_text(para("omega"), encoding="utf-8")
+    in_run, release = threading.Event(), threading.Event()
+
+    def pause_while_embedding(p: Progress) -> None:
+        if p.phase == "embedding":
+            in_run.set()
+            release.wait(30)
+
+    worker = threading.Thread(
+        target=kb.index, args=([more],), kwargs={"progress": pause_while_embedding}
+    )
+    worker.start()
+    try:
+        assert in_run.wait(30)
+        hits = kb.search("gamma4", 3)  # would deadlock if searches waited for the writer
+        assert Path(hits[0].path).name == "b.txt"
+        assert kb.search_keyword("omega3", 3) == []  # not committed yet
+    finally:
+        release.set()
+        worker.join(30)
+    assert Path(kb.search_keyword("omega3", 3)[0].path).name == "c.txt"
+
+
+def test_walk_skips_venvs_ignored_patterns_and_reports_broken_links(tmp_path: Path):
+    root = tmp_path / "w"
+    (root / "env" / "lib").mkdir(parents=True)
+    (root / "env" / "pyvenv.cfg").write_text("home = /usr", encoding="utf-8")
+    (root / "env" / "lib" / "x.py").write_text("print(1)", encoding="utf-8")
+    (root / "keep.py").write_text("print(2)", encoding="utf-8")
+    (root / "build.log").write_text("noise", encoding="utf-8")
+    (root / "dangling.md").symlink_to(root / "gone.md")
+    (root / "alias.py").symlink_to(root / "keep.py")  # indexed once, under its target
+    files, problems = walk_folder(root, IgnoreRules.from_patterns(["*.log"]))
+    assert sorted(Path(p).name for p in files) == ["dangling.md", "keep.py"]
+    assert files[str(root / "dangling.md")] == (0, 0) and problems == []

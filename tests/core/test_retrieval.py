@@ -1,0 +1,93 @@
+"""Hybrid retrieval through the KnowledgeBase with the fake embedder and real LanceDB."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from desktop_rag.core.embedder import FakeEmbedder
+from desktop_rag.core.errors import IndexMismatchError
+from desktop_rag.core.knowledge_base import KnowledgeBase
+from desktop_rag.core.paths import AppPaths
+from desktop_rag.core.settings import Settings
+
+SETTINGS = Settings(chunk_tokens=30, chunk_overlap=6)
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    tmp_path = tmp_path_factory.mktemp("retrieval")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.txt").write_text(
+        "Tomatoes need full sun and regular watering. Prune the side shoots weekly.",
+        encoding="utf-8",
+    )
+    (docs / "car.txt").write_text(
+        "Check the tyre pressure monthly. The engine oil should be changed every year.",
+        encoding="utf-8",
+    )
+    (docs / "cooking.md").write_text(
+        "# Sauce\n\nSimmer the tomatoes with garlic and olive oil for twenty minutes.",
+        encoding="utf-8",
+    )
+    (docs / "backup").mkdir()
+    (docs / "backup" / "garden copy.txt").write_bytes((docs / "garden.txt").read_bytes())
+    (docs / "long.txt").write_text(
+        " ".join(f"Line {i} talks about zebra migration patterns." for i in range(30)),
+        encoding="utf-8",
+    )
+    base = KnowledgeBase(AppPaths(tmp_path / "data"), SETTINGS, embedder=FakeEmbedder())
+    base.index([docs])
+    yield base
+    base.close()
+
+
+def names(hits) -> list[str]:
+    return [Path(h.path).name for h in hits]
+
+
+def test_hybrid_ranks_the_matching_file_first(kb: KnowledgeBase):
+    hits = kb.search("engine oil", k=3)
+    assert names(hits)[0] == "car.txt"
+    assert hits[0].score > 0 and hits[0].text.startswith("Check the tyre")
+    assert names(kb.search("watering tomatoes", k=3))[0] in {"garden.txt", "garden copy.txt"}
+
+
+def test_identical_files_and_overlapping_chunks_show_once(kb: KnowledgeBase):
+    hits = kb.search("tomatoes sun watering prune", k=10)
+    garden = [n for n in names(hits) if n.startswith("garden")]
+    assert len(garden) == 1, names(hits)
+    zebra = [h for h in kb.search("zebra migration", k=10) if h.path.endswith("long.txt")]
+    spans = sorted((h.start, h.end) for h in zebra)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+
+
+def test_dense_and_keyword_separately(kb: KnowledgeBase):
+    assert names(kb.search_keyword("tyre", 3)) == ["car.txt"]
+    assert names(kb.search_dense("garlic olive oil", 1)) == ["cooking.md"]
+    assert kb.search_keyword("   ", 3) == [] and kb.search("", 3) == []
+
+
+def test_heading_reaches_the_hit(kb: KnowledgeBase):
+    hit = kb.search_keyword("garlic", 1)[0]
+    assert hit.path.endswith("cooking.md")
+    assert hit.text in Path(hit.path).read_text(encoding="utf-8")
+
+
+def test_other_embedder_is_refused(kb: KnowledgeBase):
+    other = KnowledgeBase(kb.paths, SETTINGS, embedder=FakeEmbedder(name="another-model"))
+    with pytest.raises(IndexMismatchError, match="fake-embedder"):
+        other.search("engine", 3)
+    with pytest.raises(IndexMismatchError):
+        other.index([Path(kb.file_records()[0].path)])
+    assert other.status().embedder == "fake-embedder"  # status never needs the model
+
+
+def test_empty_index_searches_return_nothing(data_dir: Path):
+    kb = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder())
+    assert kb.search("anything", 5) == []
+    st = kb.status()
+    assert (st.files, st.chunks, st.errors, st.embedder) == (0, 0, (), None)

@@ -1,0 +1,61 @@
+"""A real MainWindow on real services, with the fake engine behind them (fast)."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop_rag.core.paths import app_paths
+from desktop_rag.core.settings import Settings
+from desktop_rag.services.app_services import build_services
+from desktop_rag.ui.main_window import MainWindow
+from tests.app_fakes import FakeChatEngine, FakeKnowledgeBase
+
+
+class RecordingOpener:
+    def __init__(self):
+        self.calls: list[tuple[str, int]] = []
+
+    def __call__(self, path: str, page: int) -> None:
+        self.calls.append((path, page))
+
+
+@pytest.fixture
+def fake_kb() -> FakeKnowledgeBase:
+    return FakeKnowledgeBase()
+
+
+@pytest.fixture
+def fake_engine(fake_kb) -> FakeChatEngine:
+    return FakeChatEngine(fake_kb)
+
+
+@pytest.fixture
+def make_window(qtbot, data_dir, fake_kb, fake_engine):
+    windows = []
+
+    def make(settings: Settings | None = None) -> MainWindow:
+        settings = settings or Settings()
+        services = build_services(
+            app_paths(data_dir),
+            settings,
+            index_factory_for=lambda _settings: lambda: fake_kb,
+            chat_factory_for=lambda _settings: lambda: fake_engine,
+            watch_quiet_s=0.2,
+        )
+        window = MainWindow(services, settings, opener=RecordingOpener())
+        qtbot.addWidget(window)
+        window.show()
+        services.start()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window._quitting = True
+        window.close()
+        assert window.services._shut_down
+
+
+@pytest.fixture
+def window(make_window) -> MainWindow:
+    return make_window()

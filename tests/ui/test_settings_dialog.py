@@ -1,0 +1,74 @@
+"""Settings dialog: values round trip, the embedder note, the GGUF preview, applying changes."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+
+from desktop_rag.core import settings as settings_mod
+from desktop_rag.core.paths import default_chat_model
+from desktop_rag.core.settings import Settings
+from desktop_rag.services.model_service import ModelService
+from desktop_rag.ui import settings_flow
+from desktop_rag.ui.settings_dialog import SettingsDialog
+
+
+def test_values_round_trip(qtbot):
+    original = Settings(n_gpu_layers=12, context_size=2048, top_k=4, extra={"future": 1})
+    dialog = SettingsDialog(original)
+    qtbot.addWidget(dialog)
+    assert not dialog.auto_layers.isChecked() and dialog.gpu_layers.value() == 12
+    dialog.auto_layers.setChecked(True)
+    dialog.temperature.setValue(0.7)
+    dialog.chunk_tokens.setValue(300)
+    dialog.top_k.setValue(8)
+    result = dialog.settings()
+    assert result.n_gpu_layers == "auto" and result.temperature == 0.7
+    assert (result.chunk_tokens, result.top_k, result.context_size) == (300, 8, 2048)
+    assert result.extra == {"future": 1}
+    assert dialog.chunking_changed() and not dialog.embedder_changed()
+
+
+def test_bad_chunking_disables_ok_and_says_why(qtbot):
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    dialog.chunk_overlap.setValue(500)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert not ok.isEnabled()
+    assert "chunk_overlap must be smaller" in dialog.problems.text()
+
+
+def test_changing_the_embedder_explains_the_reindex(qtbot):
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    dialog.embedder_edit.setText("/models/e5-small")
+    assert dialog.embedder_changed()
+    assert "indexed again" in dialog.embedder_note.text()
+
+
+def test_applying_a_new_embedder_offers_and_runs_a_reindex(qtbot, window, monkeypatch):
+    new = Settings(embedder="/models/other")
+    monkeypatch.setattr(SettingsDialog, "exec", lambda self: SettingsDialog.DialogCode.Accepted)
+    monkeypatch.setattr(SettingsDialog, "settings", lambda self: new)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.services.index.status_changed, timeout=10000):
+        assert settings_flow.run_settings_dialog(window)
+    saved, problems = settings_mod.load(window.services.paths.settings_file)
+    assert saved.embedder == "/models/other" and problems == []
+    assert window.services.settings.embedder == "/models/other"
+
+
+@pytest.mark.slow
+def test_the_chat_model_preview_reads_the_gguf(qtbot):
+    models = ModelService()
+    try:
+        dialog = SettingsDialog(Settings(n_gpu_layers=0), models)
+        qtbot.addWidget(dialog)
+        qtbot.waitUntil(lambda: dialog.preview is not None, timeout=60000)
+        assert dialog.preview.path == str(default_chat_model())
+        assert dialog.preview.n_layers == 30
+        assert dialog.preview.quantization == "Q4_1"
+        assert "30 layers" in dialog.model_info.text()
+        assert dialog.plan_label.text().startswith("Plan: 0 of 31 layers on the GPU")
+    finally:
+        assert models.shutdown()
