@@ -52,7 +52,7 @@ clean:
 
 # Installers (packaging/README.md). `package` freezes the app into dist/desktop-rag/ and packs
 # it for this OS; `package-test` runs the frozen app's self-test offline in a clean environment.
-PYINSTALLER_PIN := pyinstaller>=6.10,<7
+PYINSTALLER_PIN := pyinstaller>=6.11,<7
 
 package: $(STAMP)
 	$(BIN)/python -m pip install "$(PYINSTALLER_PIN)"

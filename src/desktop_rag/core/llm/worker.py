@@ -112,8 +112,10 @@ def _redirect_output(log_path: str | None) -> None:
     if not log_path:
         return
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    # pythonw and windowed frozen apps have no stdout/stderr objects at all.
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
