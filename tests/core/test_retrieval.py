@@ -91,3 +91,23 @@ def test_empty_index_searches_return_nothing(data_dir: Path):
     assert kb.search("anything", 5) == []
     st = kb.status()
     assert (st.files, st.chunks, st.errors, st.embedder) == (0, 0, (), None)
+
+
+def test_hybrid_hits_carry_raw_dense_and_keyword_scores(tmp_path):
+    """The answerer judges relevance on the cosine similarity, not the RRF rank score."""
+    from desktop_rag.core.embedder import FakeEmbedder
+    from desktop_rag.core.knowledge_base import KnowledgeBase
+    from desktop_rag.core.paths import AppPaths
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The lighthouse keeper counts seagulls every morning.")
+    kb = KnowledgeBase(AppPaths(tmp_path / "data").ensure(), embedder=FakeEmbedder())
+    try:
+        kb.index([folder])
+        hits = kb.search("lighthouse seagulls", k=3)
+    finally:
+        kb.close()
+    assert hits and hits[0].path.endswith("a.txt")
+    assert hits[0].dense_score is not None and -1.0 <= hits[0].dense_score <= 1.0001
+    assert hits[0].keyword_score is not None and hits[0].keyword_score > 0

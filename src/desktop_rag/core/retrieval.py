@@ -23,7 +23,9 @@ class RetrievalConfig:
     keyword_weight: float = 1.0
 
 
-def _candidate(row: dict, score: float) -> Candidate:
+def _candidate(
+    row: dict, score: float, *, dense: float | None = None, keyword: float | None = None
+) -> Candidate:
     hit = Hit(
         chunk_id=row["id"],
         path=row["path"],
@@ -34,6 +36,8 @@ def _candidate(row: dict, score: float) -> Candidate:
         page=row["page"],
         heading_path=tuple(row["heading_path"] or ()),
         ordinal=int(row["ordinal"]),
+        dense_score=dense,
+        keyword_score=keyword,
     )
     return Candidate(hit, row["content_hash"] or "", row["file_hash"] or "")
 
@@ -56,11 +60,17 @@ class Retriever:
 
     def _dense(self, query: str, n: int) -> list[Candidate]:
         rows = self.store.search_vector(self.embed_query(query), n)
-        return [_candidate(row, 1.0 - float(row["_distance"])) for row in rows]
+        # Cosine distance: 1 - distance is the cosine similarity the answerer's
+        # relevance check is calibrated on.
+        return [
+            _candidate(row, sim, dense=sim)
+            for row in rows
+            for sim in (1.0 - float(row["_distance"]),)
+        ]
 
     def _keyword(self, query: str, n: int) -> list[Candidate]:
         rows = self.store.search_keyword(query, n)
-        return [_candidate(row, float(row["_score"])) for row in rows]
+        return [_candidate(row, float(row["_score"]), keyword=float(row["_score"])) for row in rows]
 
     def dense(self, query: str, k: int = 10) -> list[Hit]:
         if not query.strip() or not self.store.ready:
@@ -80,6 +90,7 @@ class Retriever:
         dense = self._dense(query, n)
         keyword = self._keyword(query, n)
         by_id = {c.hit.chunk_id: c for c in keyword}
+        keyword_scores = {c.hit.chunk_id: c.hit.keyword_score for c in keyword}
         by_id.update({c.hit.chunk_id: c for c in dense})
         fused = reciprocal_rank_fusion(
             [[c.hit.chunk_id for c in dense], [c.hit.chunk_id for c in keyword]],
@@ -89,6 +100,6 @@ class Retriever:
         ranked = []
         for chunk_id, score in fused:
             cand = by_id[chunk_id]
-            hit = replace(cand.hit, score=score)
+            hit = replace(cand.hit, score=score, keyword_score=keyword_scores.get(chunk_id))
             ranked.append(Candidate(hit, cand.content_hash, cand.file_hash))
         return dedupe(ranked, limit=k)
