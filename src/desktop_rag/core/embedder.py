@@ -77,7 +77,9 @@ def _offsets_function(model_dir: Path) -> Callable[[str], TokenSpans]:
         tokenizer = Tokenizer.from_file(str(fast))
         tokenizer.no_truncation()  # the file may truncate at 128; chunking needs all tokens
         tokenizer.no_padding()
-        return lambda text: tokenizer.encode(text, add_special_tokens=False).offsets
+        # encode_batch releases the GIL while it tokenizes; encode holds it for the whole
+        # text, which stalled the UI thread for over a second on a large document.
+        return lambda text: tokenizer.encode_batch([text], add_special_tokens=False)[0].offsets
     from transformers import AutoTokenizer
 
     slow = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
