@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QLabel,
     QListView,
     QMenu,
     QPushButton,
-    QStackedLayout,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_rag.ui.conversation_list_model import ConversationListModel, ConversationRole
+from desktop_rag.ui.panel_parts import bold_label, empty_state
 
 EMPTY_TEXT = "No saved chats yet.\nYour conversations are kept here, on this computer."
 
@@ -29,10 +28,7 @@ class ConversationPanel(QWidget):
     def __init__(self, model: ConversationListModel, parent=None):
         super().__init__(parent)
         self.model = model
-        title = QLabel("Chats")
-        font = title.font()
-        font.setBold(True)
-        title.setFont(font)
+        title = bold_label("Chats")
         self.new_button = QPushButton("New chat")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         header = QHBoxLayout()
@@ -50,13 +46,7 @@ class ConversationPanel(QWidget):
         self.view.setAccessibleName("Saved chats")
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.empty = QLabel(EMPTY_TEXT)
-        self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self._stack = QStackedLayout()
-        self._stack.addWidget(self.view)
-        self._stack.addWidget(self.empty)
+        self.empty, self._stack = empty_state(self.view, EMPTY_TEXT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addLayout(header)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QListView, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListView, QVBoxLayout, QWidget
 
 from desktop_rag.ui.failed_files_model import FailedFileRole, FailedFilesModel
+from desktop_rag.ui.panel_parts import bold_label, empty_state
 
 EMPTY_TEXT = "No problems: every file found so far was read."
 
@@ -17,23 +17,14 @@ class FailedFilesPanel(QWidget):
     def __init__(self, model: FailedFilesModel, parent=None):
         super().__init__(parent)
         self.model = model
-        self.title = QLabel()
-        font = self.title.font()
-        font.setBold(True)
-        self.title.setFont(font)
+        self.title = bold_label()
         self.view = QListView()
         self.view.setObjectName("failedFiles")
         self.view.setModel(model)
         self.view.setWordWrap(True)
         self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.view.setAccessibleName("Files that could not be indexed")
-        self.empty = QLabel(EMPTY_TEXT)
-        self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self._stack = QStackedLayout()
-        self._stack.addWidget(self.view)
-        self._stack.addWidget(self.empty)
+        self.empty, self._stack = empty_state(self.view, EMPTY_TEXT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 8)
         layout.addWidget(self.title)

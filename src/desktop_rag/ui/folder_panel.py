@@ -7,11 +7,9 @@ from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
-    QLabel,
     QListView,
     QMenu,
     QPushButton,
-    QStackedLayout,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop_rag.services.folder_status import FolderState, FolderStatus
 from desktop_rag.ui.folder_list_model import FolderListModel, FolderRole
+from desktop_rag.ui.panel_parts import bold_label, empty_state
 
 EMPTY_TEXT = "No folders yet.\nClick “Add folder…” or drag a folder onto the window."
 
@@ -97,10 +96,7 @@ class FolderPanel(QWidget):
     def __init__(self, model: FolderListModel, parent=None):
         super().__init__(parent)
         self.model = model
-        title = QLabel("Folders")
-        font = title.font()
-        font.setBold(True)
-        title.setFont(font)
+        title = bold_label("Folders")
         self.add_button = QPushButton("Add folder…")
         self.add_button.setToolTip("Choose a folder to index and watch (Ctrl+O)")
         header = QHBoxLayout()
@@ -114,13 +110,7 @@ class FolderPanel(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.setAccessibleName("Watched folders")
         self.view.setUniformItemSizes(False)
-        self.empty = QLabel(EMPTY_TEXT)
-        self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self._stack = QStackedLayout()
-        self._stack.addWidget(self.view)
-        self._stack.addWidget(self.empty)
+        self.empty, self._stack = empty_state(self.view, EMPTY_TEXT)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 4)
