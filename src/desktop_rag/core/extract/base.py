@@ -42,6 +42,23 @@ class Span:
     heading_path: tuple[str, ...] = ()
 
 
+def heading_spans(headings: Iterable[tuple[int, int, str]], end: int) -> list[Span]:
+    """Cut `[0, end)` at each heading `(offset, level, title)`, in document order.
+
+    Each span carries the titles of the headings above it: a heading closes every open
+    heading of its level or deeper.
+    """
+    spans: list[Span] = []
+    path: list[tuple[int, str]] = []
+    previous = 0
+    for offset, level, title in headings:
+        spans.append(Span(previous, offset, tuple(t for _, t in path)))
+        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+        previous = offset
+    spans.append(Span(previous, end, tuple(t for _, t in path)))
+    return spans
+
+
 def clean(text: str) -> str:
     """Make text safe to store: no NULs, no lone surrogates, "\\n" newlines only."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")

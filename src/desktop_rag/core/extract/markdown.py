@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from desktop_rag.core.extract.base import Parsed, Span, from_spans
+from desktop_rag.core.extract.base import Parsed, Span, from_spans, heading_spans
 
 _FRONT_MATTER = (
     re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S),
@@ -63,14 +63,7 @@ def _heading_spans(body: str) -> tuple[list[Span], str | None]:
             level = 1 if setext.group(1)[0] == "=" else 2
             headings.append((offsets[i - 1], level, lines[i - 1].strip()))
 
-    spans: list[Span] = []
-    path: list[tuple[int, str]] = []
-    previous = 0
-    for offset, level, title in headings:
-        spans.append(Span(previous, offset, tuple(t for _, t in path)))
-        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-        previous = offset
-    spans.append(Span(previous, len(body), tuple(t for _, t in path)))
+    spans = heading_spans(headings, len(body))
     first_h1 = next((t for _, lvl, t in headings if lvl == 1 and t), None)
     return spans, first_h1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from desktop_rag.core.extract.base import Parsed, Span, from_spans
+from desktop_rag.core.extract.base import Parsed, from_spans, heading_spans
 
 _ADORNMENT = re.compile(r"""^([!-/:-@\[-`{-~])\1+[ \t]*$""")
 
@@ -29,14 +29,7 @@ def parse_rst(text: str) -> Parsed:
         headings.append((offsets[start_line], styles.index(style) + 1, title))
         i = start_line + consumed
 
-    spans: list[Span] = []
-    path: list[tuple[int, str]] = []
-    previous = 0
-    for offset, level, title in headings:
-        spans.append(Span(previous, offset, tuple(t for _, t in path)))
-        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-        previous = offset
-    spans.append(Span(previous, len(text), tuple(t for _, t in path)))
+    spans = heading_spans(headings, len(text))
     title = headings[0][2] if headings else None
     return Parsed(text, from_spans(text, spans), title)
 
