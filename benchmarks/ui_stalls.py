@@ -18,6 +18,7 @@ Aim: longest gap under 50 ms in the steady phase.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import statistics
 import sys
@@ -48,9 +49,15 @@ class TickRecorder(QObject):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._on_timer_timeout)
 
+        self.trace_after_s = 0.0
+
     @Slot()
     def _on_timer_timeout(self) -> None:
         self.stamps.append(time.perf_counter())
+        if self.trace_after_s:
+            # faulthandler's watchdog is a C thread, so it can print every thread's stack
+            # even while another thread holds the GIL: the culprit of the stall.
+            faulthandler.dump_traceback_later(self.trace_after_s)
 
     def start(self) -> None:
         self.stamps = []
@@ -58,6 +65,7 @@ class TickRecorder(QObject):
 
     def stop(self) -> list[float]:
         self.timer.stop()
+        faulthandler.cancel_dump_traceback_later()
         return [1000 * (b - a) for a, b in zip(self.stamps, self.stamps[1:], strict=False)]
 
 
@@ -99,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     parser.add_argument("--keep", type=Path, help="data folder to use and keep")
+    parser.add_argument(
+        "--trace-stalls-ms",
+        type=float,
+        default=0.0,
+        help="print every thread's stack to stderr when the UI thread stalls this long",
+    )
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"corpus {args.corpus} not found", file=sys.stderr)
@@ -112,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(1280, 800)
     window.show()
     recorder = TickRecorder()
+    recorder.trace_after_s = args.trace_stalls_ms / 1000
 
     spin(0.5)
     recorder.start()
@@ -179,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     closing = time.monotonic()
     window._quitting = True
     window.close()
-    print(f"window closed in {time.monotonic() - closing:.1f} s")
+    print(
+        f"window closed: hidden at once, every worker stopped after "
+        f"{time.monotonic() - closing:.1f} s"
+    )
     from desktop_rag.services.worker import TaskRunner
 
     if TaskRunner.unfinished():  # see app.main: never destroy a running QThread

@@ -6,6 +6,7 @@ chat_factory=...)`.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import dataclass
@@ -162,9 +163,11 @@ class FakeChatEngine:
         self.closed = False
         self.questions: list[tuple[str, tuple]] = []
         self.threads: set[int] = set()
+        self.gc_enabled_during_load: list[bool] = []
 
     def load(self, cancel=None) -> ModelInfo:
         self.threads.add(threading.get_ident())
+        self.gc_enabled_during_load.append(gc.isenabled())
         if self.fail_load:
             from desktop_rag.core.errors import ModelError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from pathlib import Path
@@ -12,6 +13,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_as_usual():
+    """Starting the app's services pauses and freezes the collector (services.heap); the
+    next test starts with it as Python leaves it."""
+    yield
+    gc.unfreeze()
+    gc.enable()
 
 
 @pytest.fixture

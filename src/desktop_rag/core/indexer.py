@@ -102,7 +102,10 @@ def walk_folder(
 @dataclass(frozen=True)
 class IndexerTuning:
     embed_group: int = 2048  # texts gathered (across files) before embedding them
-    embed_slice: int = 128  # texts per embedder call: cancel and searches wait at most this
+    # Texts per embedder call: cancel (and closing the window) waits for at most one call.
+    # The group is sorted by length, so 32 loses nothing against 128 (measured 21.5 vs
+    # 21.6 chunks/s) and a cancel takes about 1.5 s on 2 cores instead of 6.
+    embed_slice: int = 32
     write_rows: int = 4000  # rows buffered before a LanceDB write
     write_seconds: float = 30.0  # ... or this long since the last write
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from desktop_rag.core.folders import FolderStore
 from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.settings import Settings
+from desktop_rag.services import heap
 from desktop_rag.services.chat_service import ChatService
 from desktop_rag.services.conversation_service import ConversationService
 from desktop_rag.services.engine import ChatEngineFactory, IndexFactory

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop_rag.services import heap
 from desktop_rag.services.engine import ChatEngine, ChatEngineFactory
 from desktop_rag.services.errors import describe_error
 from desktop_rag.services.tokens import TokenCoalescer
@@ -101,7 +102,10 @@ class ChatService(QObject):
         return self._engine
 
     def _load_job(self, ctx: JobContext) -> object:
-        return self._ensure_engine().load(ctx.cancel)
+        try:
+            return self._ensure_engine().load(ctx.cancel)
+        finally:
+            heap.settle_after_load()
 
     def _close_job(self, ctx: JobContext | None) -> None:
         engine, self._engine = self._engine, None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QUrl, Slot
+from PySide6.QtCore import QEventLoop, QModelIndex, Qt, QUrl, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -396,9 +396,12 @@ class MainWindow(QMainWindow):
             self.hide()  # folders stay watched in the background; the tray menu quits
             event.ignore()
             return
-        self.services.shutdown()
         if self.tray is not None:
             self.tray.hide()
+        # Gone from the screen at once; stopping the workers may wait for an embedding batch.
+        self.hide()
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        self.services.shutdown()
         event.accept()
 
     def current_index(self) -> QModelIndex:
