@@ -29,6 +29,22 @@ def test_values_round_trip(qtbot):
     assert dialog.chunking_changed() and not dialog.embedder_changed()
 
 
+def test_answer_length_threads_and_skipped_files_round_trip(qtbot):
+    original = Settings(max_tokens=256, threads=None, ignore_patterns=("*.log",))
+    dialog = SettingsDialog(original)
+    qtbot.addWidget(dialog)
+    assert dialog.threads.text() == "Automatic"
+    assert dialog.ignore_edit.toPlainText() == "*.log"
+    dialog.max_tokens.setValue(1024)
+    dialog.threads.setValue(6)
+    dialog.ignore_edit.setPlainText("*.log\n\n  drafts/  \n# a comment\n!keep.log\n")
+    result = dialog.settings()
+    assert (result.max_tokens, result.threads) == (1024, 6)
+    assert result.ignore_patterns == ("*.log", "drafts/", "!keep.log")
+    dialog.threads.setValue(0)
+    assert dialog.settings().threads is None
+
+
 def test_bad_chunking_disables_ok_and_says_why(qtbot):
     dialog = SettingsDialog(Settings())
     qtbot.addWidget(dialog)

@@ -60,6 +60,7 @@ class AppServices:
 
     def start(self) -> None:
         """Begin the background work: open the index, load the model, watch folders."""
+        heap.pause_collection()  # until the model load settles it (see services.heap)
         self.index.open()
         self.chat.load_model()
         self.folders.start()
@@ -69,11 +70,17 @@ class AppServices:
         if any(getattr(old, f) != getattr(new, f) for f in CHAT_FIELDS):
             self.chat.set_engine_factory(self.chat_factory_for(new))
             self.chat.load_model()
+        ignore_changed = old.ignore_patterns != new.ignore_patterns
+        if ignore_changed:
+            self.index.set_ignore_patterns(new.ignore_patterns)
+            self.watch.set_ignore_patterns(new.ignore_patterns)
         if rebuild:
             self.index.rebuild(self.index_factory_for(new))
             self.folders.reindex_all()
         elif any(getattr(old, f) != getattr(new, f) for f in INDEX_FIELDS):
             self.index.reconfigure(self.index_factory_for(new))
+            if ignore_changed:  # newly skipped files leave the index, newly allowed ones join
+                self.folders.reindex_all()
 
     def shutdown(self) -> bool:
         """Stop every thread, the model child and watchdog; True when all stopped in time."""

@@ -95,6 +95,10 @@ class IndexService(QObject):
         """New settings for indexing: reopen the knowledge base with them before the next job."""
         self._submit("status", "", functools.partial(self._replace_job, factory))
 
+    def set_ignore_patterns(self, patterns: tuple[str, ...]) -> None:
+        """Skip these from the next sync on (the jobs queued before keep the old rules)."""
+        self._submit("status", "", functools.partial(self._ignore_job, patterns))
+
     def refresh_status(self) -> int:
         return self._submit("status", "", self._status_job)
 
@@ -189,6 +193,11 @@ class IndexService(QObject):
     def _replace_job(self, factory: IndexFactory, ctx: JobContext):
         self._close_job(ctx)
         self._factory = factory
+        return self._kb_ready().status()
+
+    def _ignore_job(self, patterns: tuple[str, ...], ctx: JobContext):
+        self._ignore_patterns = patterns
+        self._sync = None  # built again with the new rules
         return self._kb_ready().status()
 
     def _close_job(self, ctx: JobContext | None) -> None:

@@ -52,6 +52,12 @@ class WatchService(QObject):
         if self._watcher is not None:
             self._watcher.unwatch(folder)
 
+    def set_ignore_patterns(self, patterns: tuple[str, ...]) -> None:
+        self._rules = IgnoreRules.from_patterns(patterns)
+        if self._watcher is not None:  # each folder's handler keeps the rules it began with
+            self.stop()
+            self.start()
+
     def watched(self) -> set[str]:
         return set(self._folders)
 

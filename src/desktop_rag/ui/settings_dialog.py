@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -87,6 +88,17 @@ class SettingsDialog(QDialog):
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.05)
         self.temperature.setValue(settings.temperature)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(16, 32768)
+        self.max_tokens.setSingleStep(64)
+        self.max_tokens.setSuffix(" tokens")
+        self.max_tokens.setToolTip("The longest answer; at most half the context is kept for it")
+        self.max_tokens.setValue(settings.max_tokens)
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 512)
+        self.threads.setSpecialValueText("Automatic")
+        self.threads.setToolTip("CPU threads for the layers that run on the CPU")
+        self.threads.setValue(settings.threads or 0)
         layers_row = QWidget()
         layers_layout = QHBoxLayout(layers_row)
         layers_layout.setContentsMargins(0, 0, 0, 0)
@@ -100,6 +112,8 @@ class SettingsDialog(QDialog):
         chat_form.addRow("", self.plan_label)
         chat_form.addRow("Context size:", self.context)
         chat_form.addRow("Temperature:", self.temperature)
+        chat_form.addRow("Longest answer:", self.max_tokens)
+        chat_form.addRow("CPU threads:", self.threads)
 
         # Retrieval.
         self.embedder_edit = QLineEdit(settings.embedder or "")
@@ -119,6 +133,18 @@ class SettingsDialog(QDialog):
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 50)
         self.top_k.setValue(settings.top_k)
+        self.ignore_edit = QPlainTextEdit("\n".join(settings.ignore_patterns))
+        self.ignore_edit.setAccessibleName("Files to skip")
+        self.ignore_edit.setPlaceholderText(
+            "One pattern per line, as in .gitignore:\n*.log\ndrafts/"
+        )
+        self.ignore_edit.setTabChangesFocus(True)  # keyboard users leave the box with Tab
+        self.ignore_edit.setFixedHeight(self.ignore_edit.fontMetrics().lineSpacing() * 4 + 12)
+        ignore_note = _wrapping_label()
+        ignore_note.setText(
+            "Hidden files, version control, node_modules, virtual environments and editor "
+            "temp files are always skipped."
+        )
         retrieval_box = QGroupBox("Index and retrieval")
         retrieval_form = QFormLayout(retrieval_box)
         retrieval_form.addRow(
@@ -128,6 +154,8 @@ class SettingsDialog(QDialog):
         retrieval_form.addRow("Chunk size:", self.chunk_tokens)
         retrieval_form.addRow("Chunk overlap:", self.chunk_overlap)
         retrieval_form.addRow("Sources per answer:", self.top_k)
+        retrieval_form.addRow("Skip files:", self.ignore_edit)
+        retrieval_form.addRow("", ignore_note)
 
         self.tray = QCheckBox("Keep watching folders in the tray when the window is closed")
         self.tray.setChecked(settings.tray_icon)
@@ -172,12 +200,19 @@ class SettingsDialog(QDialog):
             n_gpu_layers=layers,
             context_size=self.context.value(),
             temperature=round(self.temperature.value(), 2),
+            max_tokens=self.max_tokens.value(),
+            threads=self.threads.value() or None,
             embedder=self.embedder_edit.text().strip() or None,
             chunk_tokens=self.chunk_tokens.value(),
             chunk_overlap=self.chunk_overlap.value(),
             top_k=self.top_k.value(),
+            ignore_patterns=self.ignore_patterns(),
             tray_icon=self.tray.isChecked(),
         )
+
+    def ignore_patterns(self) -> tuple[str, ...]:
+        lines = (line.strip() for line in self.ignore_edit.toPlainText().splitlines())
+        return tuple(line for line in lines if line and not line.startswith("#"))
 
     def embedder_changed(self) -> bool:
         return self.settings().embedder != self._original.embedder

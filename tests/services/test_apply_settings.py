@@ -1,0 +1,55 @@
+"""Settings applied while running: new skip patterns take effect without a restart."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from desktop_rag.core.paths import app_paths
+from desktop_rag.core.settings import Settings
+from desktop_rag.services.app_services import build_services
+from desktop_rag.services.folder_status import FolderState
+
+
+def test_new_skip_patterns_drop_files_and_stop_watching_them(qtbot, data_dir, tmp_path, fake_kb):
+    settings = Settings()
+    services = build_services(
+        app_paths(data_dir),
+        settings,
+        index_factory_for=lambda _settings: lambda: fake_kb,
+        chat_factory_for=lambda _settings: lambda: None,
+        watch_quiet_s=0.2,
+    )
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "plan.md").write_text("the plan")
+    (notes / "scratch").mkdir()
+    (notes / "scratch" / "idea.md").write_text("half an idea")
+
+    def indexed() -> set[str]:
+        return {Path(p).name for p in fake_kb.texts if p.startswith(str(notes.resolve()))}
+
+    def watching(files: set[str]):
+        def check():
+            status = services.folders.status(str(notes.resolve()))
+            assert status is not None and status.state is FolderState.WATCHING
+            assert indexed() == files
+
+        return check
+
+    try:
+        services.index.open()
+        services.folders.start()
+        services.folders.add(str(notes))
+        qtbot.waitUntil(watching({"plan.md", "idea.md"}), timeout=30000)
+
+        services.apply_settings(replace(settings, ignore_patterns=("scratch/",)))
+        qtbot.waitUntil(watching({"plan.md"}), timeout=30000)
+
+        (notes / "scratch" / "more.md").write_text("another half")
+        (notes / "later.md").write_text("written after the change")
+        qtbot.waitUntil(watching({"plan.md", "later.md"}), timeout=30000)
+        qtbot.wait(500)  # the watcher's quiet period: a late scratch/ event would show by now
+        assert indexed() == {"plan.md", "later.md"}
+    finally:
+        assert services.shutdown()
