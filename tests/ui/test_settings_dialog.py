@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QWidget
 
 from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.paths import default_chat_model
@@ -88,3 +88,14 @@ def test_the_chat_model_preview_reads_the_gguf(qtbot):
         assert dialog.plan_label.text().startswith("Plan: 0 of 31 layers on the GPU")
     finally:
         assert models.shutdown()
+
+
+def test_rows_do_not_overlap_when_shown(qtbot):
+    dialog = SettingsDialog(Settings(ignore_patterns=("*.log", "drafts/")))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    group = dialog.ignore_edit.parentWidget()
+    boxes = [w.geometry() for w in group.findChildren(QWidget) if w.parentWidget() is group]
+    overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.intersects(b)]
+    assert overlapping == []

@@ -189,6 +189,8 @@ class SettingsDialog(QDialog):
             models.inspect_failed.connect(self._on_models_inspect_failed)
         self._on_model_changed()
         self._on_embedder_edit_textChanged(self.embedder_edit.text())
+        # The minimum Qt derives with word-wrapped labels is too short: rows would overlap.
+        self.resize(self.sizeHint())
 
     # The result.
 
