@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             and services.folders.status(sample).state.value == "watching"
             and status is not None
             and status.state.value == "indexing"
-            and status.done > 0
+            and status.total > 0  # scanned: files are being read
         )
 
     warm = spin_until(engine_warm, 600)

@@ -113,6 +113,25 @@ def test_progress_is_reported(kb: KnowledgeBase, folder: Path):
     assert seen[-1].done == seen[-1].total == 3
 
 
+def test_progress_counts_files_once_embedded_and_moves_while_embedding(data_dir, tmp_path):
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(12):
+        (root / f"f{i:02}.txt").write_text(para(f"w{i}x"), encoding="utf-8")
+    emb = FakeEmbedder()
+    kb = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=emb)
+    seen: list[Progress] = []
+    tuning = IndexerTuning(embed_group=10_000, embed_slice=2, write_rows=10_000)
+    Indexer(kb.store, emb, SETTINGS, progress=seen.append, tuning=tuning).run([root])
+
+    # Reading all 12 files is not most of the work: nothing is done until vectors exist.
+    assert {p.done for p in seen if p.phase == "extracting"} == {0}
+    embedding = [p.done for p in seen if p.phase == "embedding"]
+    assert len(set(embedding)) > 3 and embedding == sorted(embedding)
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+    assert seen[-1].done == seen[-1].total == 12
+
+
 def test_cancel_leaves_a_consistent_index(data_dir: Path, tmp_path: Path):
     root = tmp_path / "many"
     root.mkdir()

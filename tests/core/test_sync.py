@@ -249,8 +249,8 @@ def test_pause_holds_the_job_and_cancel_stops_it(env: Env) -> None:
 
     def progress(p):
         seen.append(p.done)
-        if p.done >= 3 and not cancel.is_set():
-            gate.pause()
+        if p.phase == "extracting" and len(seen) >= 5 and not cancel.is_set():
+            gate.pause()  # held at the next file
 
     result: list = []
     worker = threading.Thread(

@@ -24,6 +24,7 @@ from desktop_rag.core import extract
 from desktop_rag.core.chunking import chunk_document, embedding_text
 from desktop_rag.core.embedder import Embedder
 from desktop_rag.core.errors import ExtractionError
+from desktop_rag.core.eta import EtaClock
 from desktop_rag.core.extract.reading import os_reason
 from desktop_rag.core.ignore import IgnoreRules, is_venv_dir
 from desktop_rag.core.records import Chunk, Document, FileRecord, IndexReport, Progress, SkippedFile
@@ -152,7 +153,9 @@ class Indexer:
         self._skipped: list[SkippedFile] = []
         self._counts = {"indexed": 0, "unchanged": 0, "chunks": 0, "embedded": 0}
         self._started = time.monotonic()
-        self._done = 0
+        self._visited = 0  # files read (or found unchanged), embedded or not
+        self._embedded_share = 0.0  # of the pending group's texts, while it is embedded
+        self._eta = EtaClock()
         self._total = 0
 
     # -- the run --------------------------------------------------------------------
@@ -201,7 +204,7 @@ class Indexer:
 
     def _step(self) -> None:
         """After each file: embed and write once enough has gathered."""
-        self._done += 1
+        self._visited += 1
         if self._pending_texts >= self.tuning.embed_group:
             self._embed_pending()
         self._maybe_write()
@@ -320,9 +323,10 @@ class Indexer:
         order = sorted(texts, key=lambda h: len(texts[h]), reverse=True)
         step = self.tuning.embed_slice
         for i in range(0, len(order), step):
+            self._embedded_share = i / len(order)
+            self._report("embedding", self._pending[-1].record.path)  # waits while paused
             if self._cancelled():
                 return
-            self._report("embedding", self._pending[-1].record.path)
             part = order[i : i + step]
             vectors = self.embedder.embed([texts[h] for h in part])
             known.update(zip(part, vectors, strict=True))
@@ -333,6 +337,7 @@ class Indexer:
             self._ready_rows += len(work.chunks)
         self._pending = []
         self._pending_texts = 0
+        self._embedded_share = 0.0
 
     def _maybe_write(self) -> None:
         overdue = time.monotonic() - self._last_write >= self.tuning.write_seconds
@@ -358,8 +363,9 @@ class Indexer:
     def _report(self, phase: str, current: str) -> None:
         if self._progress is None:
             return
-        elapsed = max(time.monotonic() - self._started, 1e-6)
-        rate = self._done / elapsed
-        left = self._total - self._done
-        eta = left / rate if rate > 0 and self._done else None
-        self._progress(Progress(self._done, self._total, current, phase, rate, eta))
+        # A file is done once it has its vectors. Embedding takes most of the time, so a count
+        # of files read would race to the end of each group and then stand still for minutes.
+        pending = len(self._pending)
+        done = self._visited - pending + int(pending * self._embedded_share)
+        rate, eta = self._eta.estimate(done, self._total, time.monotonic())
+        self._progress(Progress(done, self._total, current, phase, rate, eta))
