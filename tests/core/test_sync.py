@@ -77,6 +77,22 @@ def test_add_folder_then_no_change_rescan_costs_nothing(env: Env) -> None:
     assert again.plan.is_empty and again.hashed == 0 and env.embedded() == before
 
 
+def test_broken_links_and_folder_link_loops_are_reported_once(env: Env) -> None:
+    env.write("a.md", doc("alpha"))
+    (env.root / "dangling.md").symlink_to(env.root / "gone.md")
+    (env.root / "again").symlink_to(env.root)  # a way back into the folder itself
+    env.engine.add_folder(env.root)
+    records = env.records()
+    assert sorted(Path(p).name for p in records) == ["a.md", "dangling.md"]
+    dangling = records[str(env.root / "dangling.md")]
+    assert dangling.status == "error"
+    assert dangling.error == "broken link: the file it points to does not exist"
+    assert env.actions("error") == [str(env.root / "dangling.md")]
+    assert env.actions("skipped") == [str(env.root / "again")]
+    again = env.engine.reconcile(env.root)
+    assert again.plan.is_empty and again.hashed == 0  # reported once, not on every rescan
+
+
 def test_offline_changes_are_reconciled_with_minimal_embedding(env: Env) -> None:
     touched = env.write("touched.md", doc("alpha"))
     edited = env.write("edited.md", doc("bravo"))

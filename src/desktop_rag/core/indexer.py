@@ -26,7 +26,8 @@ from desktop_rag.core.embedder import Embedder
 from desktop_rag.core.errors import ExtractionError
 from desktop_rag.core.eta import EtaClock
 from desktop_rag.core.extract.reading import os_reason
-from desktop_rag.core.ignore import IgnoreRules, is_venv_dir
+from desktop_rag.core.ignore import IgnoreRules
+from desktop_rag.core.reconcile import LOOP_REASON, scan_folder
 from desktop_rag.core.records import Chunk, Document, FileRecord, IndexReport, Progress, SkippedFile
 from desktop_rag.core.settings import Settings
 from desktop_rag.core.store import Store
@@ -55,48 +56,17 @@ def _stat(path: Path) -> tuple[int, int]:
 def walk_folder(
     root: Path, rules: IgnoreRules, cancel: threading.Event | None = None
 ) -> tuple[dict[str, tuple[int, int]], list[SkippedFile]]:
-    """Supported files under `root` with (size, mtime_ns), and folders that could not be read.
+    """Supported files under `root` with (size, mtime_ns), and what could not be walked.
 
-    Hidden entries, version control, dependency folders, virtual environments and the
-    user's ignore patterns are skipped (`ignore.IgnoreRules`). Each real folder is entered
-    once, so symlink loops end; a link to a file inside `root` is left to its target.
-    Broken links and link loops are returned (with size 0) so that indexing reports them.
+    The walk is sync's (`reconcile.scan_folder`): ignore rules, virtual environments, each
+    real folder entered once. Broken links and link loops come back with (0, 0) so that
+    their visit records why; folders that could not be listed and links to folders already
+    walked are returned as problems.
     """
-    files: dict[str, tuple[int, int]] = {}
-    problems: list[SkippedFile] = []
-    seen = {os.path.realpath(root)}
-    inside = os.path.realpath(root).rstrip(os.sep) + os.sep
-    stack = [(str(root), "")]
-    while stack and not (cancel is not None and cancel.is_set()):
-        folder, rel_folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            problems.append(SkippedFile(folder, os_reason(exc)))
-            continue
-        if rel_folder and is_venv_dir(frozenset(e.name for e in entries)):
-            continue
-        for entry in entries:
-            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
-            try:
-                if entry.is_dir():
-                    real = os.path.realpath(entry.path)
-                    if not rules.ignores_entry(rel, True) and real not in seen:
-                        seen.add(real)
-                        stack.append((entry.path, rel))
-                    continue
-                if rules.ignores_entry(rel, False) or not extract.is_supported(Path(entry.path)):
-                    continue
-                linked_inside = os.path.realpath(entry.path).startswith(inside)
-                if entry.is_symlink() and entry.is_file() and linked_inside:
-                    continue  # its target is indexed under its own path
-                files[entry.path] = _stat(Path(entry.path))
-            except OSError as exc:  # a link loop, or vanished between listing and stat
-                if entry.is_dir(follow_symlinks=False):
-                    problems.append(SkippedFile(entry.path, os_reason(exc)))
-                elif extract.is_supported(Path(entry.path)):
-                    files[entry.path] = (0, 0)  # its visit records the reason
+    scan = scan_folder(str(root), rules, cancel=cancel)
+    files = {path: (f.size, f.mtime_ns) for path, f in scan.files.items()}
+    problems = [SkippedFile(path, reason) for path, reason in scan.errors]
+    problems += [SkippedFile(path, LOOP_REASON) for path in scan.loops]
     return files, problems
 
 
@@ -259,7 +229,7 @@ class Indexer:
         try:
             digest = hash_file(path)
         except OSError as exc:
-            self._fail(blank, os_reason(exc))
+            self._fail(blank, os_reason(exc, path))
             return
         record = FileRecord(path, size, mtime_ns, digest, "indexed")
         if old is not None and old.content_hash == digest:

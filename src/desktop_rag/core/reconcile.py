@@ -1,9 +1,10 @@
 """Compare a folder on disk with the index's records: stat first, hash only what stat cannot settle.
 
-`scan_folder` walks with `os.scandir` (one stat per entry, cached by the OS), honours the
-ignore rules, skips virtual environments by their marker file and never enters a folder
-twice: real paths of visited folders are tracked, so symlink loops and links to folders
-already walked are skipped. `reconcile` then builds the `SyncPlan`.
+`scan_folder` is the one folder walk (sync and the indexer both use it): `os.scandir` (one
+stat per entry, cached by the OS), the ignore rules, virtual environments skipped by their
+marker file, and no folder entered twice: real paths of visited folders are tracked, so
+symlink loops and links to folders already walked are skipped. `plan_folder` then builds the
+`SyncPlan`.
 """
 
 from __future__ import annotations
@@ -15,18 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_rag.core import extract
+from desktop_rag.core.extract.reading import os_reason
 from desktop_rag.core.ignore import IgnoreRules, is_venv_dir
 from desktop_rag.core.records import FileRecord
 from desktop_rag.core.sync_plan import DiskFile, SyncPlan, paths_to_hash, plan_sync, with_hashes
 
 Hasher = Callable[[str], str]
+LOOP_REASON = "symlink to a folder already indexed"
 
 
 @dataclass(frozen=True)
 class Scan:
     files: dict[str, DiskFile]
     loops: tuple[str, ...] = ()  # symlinked folders skipped because already walked
-    errors: tuple[tuple[str, str], ...] = ()  # (path, reason): unreadable folders
+    # (path, reason): folders that could not be listed, entries that vanished or cannot be
+    # read; what was indexed under them is unknown, not gone.
+    errors: tuple[tuple[str, str], ...] = ()
 
 
 def default_supported(path: str) -> bool:
@@ -42,7 +47,11 @@ def scan_folder(
     rel_prefix: str = "",
 ) -> Scan:
     """Supported, not ignored files under `root`. `rel_prefix` is `root`'s place inside its
-    watched folder, so that anchored ignore patterns still apply when walking a subfolder."""
+    watched folder, so that anchored ignore patterns still apply when walking a subfolder.
+
+    A broken or looping link to a supported file is listed with size and time 0, so that
+    indexing it records why it cannot be read.
+    """
     files: dict[str, DiskFile] = {}
     loops: list[str] = []
     errors: list[tuple[str, str]] = []
@@ -55,9 +64,9 @@ def scan_folder(
         folder, rel_folder = stack.pop()
         try:
             with os.scandir(folder) as it:
-                entries = list(it)
+                entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            errors.append((folder, exc.strerror or str(exc)))
+            errors.append((folder, os_reason(exc)))
             continue
         if rel_folder and is_venv_dir(frozenset(e.name for e in entries)):
             continue
@@ -83,9 +92,18 @@ def scan_folder(
                         continue  # the target itself is indexed under its own path
                     st = entry.stat()
                     files[entry.path] = DiskFile(entry.path, st.st_size, st.st_mtime_ns)
-            except OSError as exc:  # vanished or unreadable between listing and stat
-                errors.append((entry.path, exc.strerror or str(exc)))
+                elif entry.is_symlink() and _wanted_file(entry.path, rel, rules, supported):
+                    files[entry.path] = DiskFile(entry.path, 0, 0)  # dangling
+            except OSError as exc:  # a link loop, or vanished or unreadable since the listing
+                if entry.is_symlink() and _wanted_file(entry.path, rel, rules, supported):
+                    files[entry.path] = DiskFile(entry.path, 0, 0)
+                else:
+                    errors.append((entry.path, os_reason(exc)))
     return Scan(files=files, loops=tuple(loops), errors=tuple(errors))
+
+
+def _wanted_file(path: str, rel: str, rules: IgnoreRules, supported: Callable[[str], bool]):
+    return not rules.ignores_entry(rel, False) and supported(path)
 
 
 def _inside(path: str, real_folder: str) -> bool:

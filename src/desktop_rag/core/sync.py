@@ -27,7 +27,13 @@ from desktop_rag.core.folders import FolderError, FolderStore, WatchedFolder, is
 from desktop_rag.core.ignore import IgnoreRules
 from desktop_rag.core.indexer import hash_file
 from desktop_rag.core.knowledge_base import KnowledgeBase
-from desktop_rag.core.reconcile import default_supported, hash_files, plan_folder, scan_folder
+from desktop_rag.core.reconcile import (
+    LOOP_REASON,
+    default_supported,
+    hash_files,
+    plan_folder,
+    scan_folder,
+)
 from desktop_rag.core.records import FileRecord, IndexReport, Progress
 from desktop_rag.core.sync_plan import (
     DiskFile,
@@ -227,7 +233,7 @@ class SyncEngine:
             if job.cancelled:  # a partial scan would read as mass deletion
                 return SyncReport(folder=watched.path, cancelled=True)
             for loop in scan.loops:
-                self.emit("skipped", loop, "symlink to a folder already indexed")
+                self.emit("skipped", loop, LOOP_REASON)
             records = self._records(watched.path)
             plan, hashed = plan_folder(scan, records, self._hasher)
             index = self._apply(plan, records, [watched.path], job)

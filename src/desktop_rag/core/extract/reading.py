@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import stat
 from pathlib import Path
 
@@ -21,8 +22,10 @@ def human_size(n: int) -> str:
     return f"{value:.0f} {unit}" if value >= 100 or value == int(value) else f"{value:.1f} {unit}"
 
 
-def os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError, path: str | Path | None = None) -> str:
     if isinstance(exc, FileNotFoundError):
+        if path is not None and os.path.islink(path):
+            return "broken link: the file it points to does not exist"
         return "file no longer exists"
     if isinstance(exc, PermissionError):
         return "permission denied"
