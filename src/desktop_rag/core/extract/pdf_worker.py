@@ -12,6 +12,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from desktop_rag.core.extract.reading import os_reason
+
 # Replies sent to the parent: ("ok", pages, title, failed) | ("error", reason) | ("oom",).
 Reply = tuple[Any, ...]
 PageReader = Callable[[str], tuple[list[str], str | None, list[int]]]
@@ -100,12 +102,8 @@ def _reason(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, FileNotDecryptedError):
         return "encrypted (password protected)"
-    if isinstance(exc, FileNotFoundError):
-        return "file no longer exists"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
     if isinstance(exc, OSError):
-        return f"cannot read file: {exc.strerror or exc}"
+        return os_reason(exc)
     message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
     if not isinstance(exc, PyPdfError) or not message:
         # pypdf surfaces damage as many plain exception types; name the type for the log.
