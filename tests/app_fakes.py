@@ -15,6 +15,7 @@ from pathlib import Path
 from desktop_rag.core.llm.gpu_fit import FitPlan
 from desktop_rag.core.llm.records import Answer, ModelInfo, Source, Timings
 from desktop_rag.core.records import FileRecord, Hit, IndexReport, Progress, SkippedFile
+from desktop_rag.core.settings import Settings
 
 READABLE = {".txt", ".md"}
 
@@ -217,3 +218,22 @@ class FakeChatEngine:
 
     def close(self) -> None:
         self.closed = True
+
+
+def build_fake_services(
+    data_dir: Path,
+    kb: FakeKnowledgeBase,
+    engine: FakeChatEngine | None,
+    settings: Settings | None = None,
+):
+    """The app's services on the fakes, through the same factories the real engine uses."""
+    from desktop_rag.core.paths import app_paths
+    from desktop_rag.services.app_services import build_services
+
+    return build_services(
+        app_paths(data_dir),
+        settings or Settings(),
+        index_factory_for=lambda _settings: lambda: kb,
+        chat_factory_for=lambda _settings: lambda: engine,
+        watch_quiet_s=0.2,
+    )

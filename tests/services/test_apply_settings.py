@@ -5,21 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
-from desktop_rag.services.app_services import build_services
 from desktop_rag.services.folder_status import FolderState
+from tests.app_fakes import build_fake_services
 
 
 def test_new_skip_patterns_drop_files_and_stop_watching_them(qtbot, data_dir, tmp_path, fake_kb):
     settings = Settings()
-    services = build_services(
-        app_paths(data_dir),
-        settings,
-        index_factory_for=lambda _settings: lambda: fake_kb,
-        chat_factory_for=lambda _settings: lambda: None,
-        watch_quiet_s=0.2,
-    )
+    services = build_fake_services(data_dir, fake_kb, None, settings)
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "plan.md").write_text("the plan")

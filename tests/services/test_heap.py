@@ -6,21 +6,13 @@ import gc
 
 import pytest
 
-from desktop_rag.core.paths import app_paths
-from desktop_rag.core.settings import Settings
-from desktop_rag.services.app_services import build_services
-from tests.app_fakes import FakeChatEngine
+from tests.app_fakes import FakeChatEngine, build_fake_services
 
 
 @pytest.mark.parametrize("fail_load", ["", "not a valid GGUF model file"])
 def test_collection_pauses_for_the_load_and_resumes_after(qtbot, data_dir, fake_kb, fail_load):
     engine = FakeChatEngine(fake_kb, fail_load=fail_load)
-    services = build_services(
-        app_paths(data_dir),
-        Settings(),
-        index_factory_for=lambda _settings: lambda: fake_kb,
-        chat_factory_for=lambda _settings: lambda: engine,
-    )
+    services = build_fake_services(data_dir, fake_kb, engine)
     done = services.chat.model_failed if fail_load else services.chat.model_loaded
     try:
         with qtbot.waitSignal(done, timeout=5000):

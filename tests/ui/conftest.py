@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
-from desktop_rag.services.app_services import build_services
 from desktop_rag.ui.main_window import MainWindow
-from tests.app_fakes import FakeChatEngine, FakeKnowledgeBase
+from tests.app_fakes import FakeChatEngine, FakeKnowledgeBase, build_fake_services
 
 
 class RecordingOpener:
@@ -35,13 +33,7 @@ def make_window(qtbot, data_dir, fake_kb, fake_engine):
 
     def make(settings: Settings | None = None) -> MainWindow:
         settings = settings or Settings()
-        services = build_services(
-            app_paths(data_dir),
-            settings,
-            index_factory_for=lambda _settings: lambda: fake_kb,
-            chat_factory_for=lambda _settings: lambda: fake_engine,
-            watch_quiet_s=0.2,
-        )
+        services = build_fake_services(data_dir, fake_kb, fake_engine, settings)
         window = MainWindow(services, settings, opener=RecordingOpener())
         qtbot.addWidget(window)
         window.show()
