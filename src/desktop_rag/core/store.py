@@ -262,6 +262,16 @@ class Store:
         rows = self._files.search().where(f"path = {sql_str(path)}").limit(1).to_list()
         return _record(rows[0]) if rows else None
 
+    def indexed_among(self, paths: Sequence[str]) -> set[str]:
+        """Which of these paths have a file record (one query per batch, not per path)."""
+        if not self.ready or not paths:
+            return set()
+        found: set[str] = set()
+        for part in batches(list(paths)):
+            rows = self._files.search().where(in_list("path", part)).select(["path"])
+            found.update(rows.limit(len(part)).to_arrow()["path"].to_pylist())
+        return found
+
     def vectors_by_content_hash(
         self, path: str | None, hashes: Iterable[str]
     ) -> dict[str, np.ndarray]:
