@@ -9,12 +9,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from desktop_rag.core.commands.index import ProgressPrinter
+from desktop_rag.core.commands.index import ProgressPrinter, open_knowledge_base
 from desktop_rag.core.folders import FolderStore
-from desktop_rag.core.knowledge_base import KnowledgeBase
-from desktop_rag.core.sync import SyncEngine, SyncEvent, SyncReport
-from desktop_rag.core.sync_loop import WatchLoop, WatchTiming
+from desktop_rag.core.paths import app_paths
+
+if TYPE_CHECKING:  # these import LanceDB: only the commands that need them load it
+    from desktop_rag.core.sync import SyncEngine, SyncEvent, SyncReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,6 +69,8 @@ def _sigint_sets(event: threading.Event) -> Iterator[None]:
 
 
 def _engine(args: argparse.Namespace, **kw) -> SyncEngine:
+    from desktop_rag.core.sync import SyncEngine
+
     return SyncEngine.open(args.data_dir, on_event=_print_event, **kw)
 
 
@@ -111,7 +115,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> FolderStore:
-    return FolderStore(KnowledgeBase.open(args.data_dir).paths.state_db)
+    return FolderStore(app_paths(args.data_dir).ensure().state_db)
 
 
 def run_pause(args: argparse.Namespace) -> int:
@@ -127,7 +131,7 @@ def run_resume(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    kb = KnowledgeBase.open(args.data_dir)
+    kb = open_knowledge_base(args.data_dir)
     try:
         folders = FolderStore(kb.paths.state_db).list()
         if not folders:
@@ -142,6 +146,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_watch(args: argparse.Namespace) -> int:
+    from desktop_rag.core.sync_loop import WatchLoop, WatchTiming
+
     engine = _engine(args)
     stop = threading.Event()
     timing = WatchTiming(quiet_s=args.quiet, poll_s=args.poll)

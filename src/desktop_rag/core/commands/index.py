@@ -7,9 +7,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.records import Progress
+
+if TYPE_CHECKING:  # imports LanceDB: not for `--version` or `--help`
+    from desktop_rag.core.knowledge_base import KnowledgeBase
 
 BAR_WIDTH = 24
 
@@ -32,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def open_knowledge_base(data_dir: str | None) -> KnowledgeBase:
     """The seam tests replace to run the commands with a fake embedder."""
+    from desktop_rag.core.knowledge_base import KnowledgeBase
+
     return KnowledgeBase.open(data_dir)
 
 
