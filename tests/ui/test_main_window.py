@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from desktop_rag.services.folder_status import FolderState, FolderStatus
 from desktop_rag.ui.conversation_list_model import ConversationRole
@@ -62,6 +62,28 @@ def test_regenerate_edit_and_copy(qtbot, window, fake_engine, tmp_path):
 
     window.copy_action.trigger()
     assert QApplication.clipboard().text() == edited.args[0].text
+
+
+def test_export_writes_the_open_chat_as_markdown(qtbot, window, tmp_path, monkeypatch):
+    window.export_action.trigger()  # nothing open yet: a message, no dialog
+    assert "Nothing to export" in window.status.currentMessage()
+    window.add_folder(str(_notes(tmp_path)))
+    _wait_indexed(qtbot, window, tmp_path / "notes")
+    answer = _ask(qtbot, window, "rover Quillfeather colour?")
+    target = tmp_path / "exported.md"
+    offered: list[str] = []
+
+    def save_as(_parent, _title, start, _filter):
+        offered.append(start)
+        return str(target), "Markdown (*.md)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    window.export_action.trigger()
+    assert Path(offered[0]).name == "rover Quillfeather colour.md"
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# rover Quillfeather colour?\n")
+    assert "## You\n\nrover Quillfeather colour?" in text
+    assert answer.text.strip() in text and "rover.md" in text
 
 
 def test_conversations_survive_a_restart_and_can_be_renamed_and_deleted(

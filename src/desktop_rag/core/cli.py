@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from desktop_rag import __version__
 from desktop_rag.core.errors import UserFacingError
 
-COMMAND_GROUPS = ("index", "answer", "folders", "selftest")
+COMMAND_GROUPS = ("index", "answer", "folders", "chats", "selftest")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop_rag.core.chat_export import conversation_markdown, export_file_name
 from desktop_rag.core.history import DEFAULT_TITLE, History, Message, title_from
 from desktop_rag.services.chat_service import ChatService
 
@@ -56,6 +57,14 @@ class ConversationService(QObject):
 
     def messages(self) -> list[Message]:
         return self.history.messages(self.current_id) if self.current_id else []
+
+    def export_markdown(self) -> tuple[str, str] | None:
+        """(suggested file name, Markdown) of the open conversation; None when none is open."""
+        conversation = self.history.conversation(self.current_id) if self.current_id else None
+        if conversation is None:
+            return None
+        text = conversation_markdown(conversation, self.history.messages(conversation.id))
+        return export_file_name(conversation.title), text
 
     def new_conversation(self) -> None:
         """Start a blank chat; it is saved once its first question is sent."""

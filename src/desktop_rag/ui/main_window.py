@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QModelIndex, Qt, QUrl, Slot
+from PySide6.QtCore import QEventLoop, QModelIndex, QStandardPaths, Qt, QUrl, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -151,6 +151,9 @@ class MainWindow(QMainWindow):
         )
         self.copy_action = self._action(
             "&Copy last answer", "Ctrl+Shift+C", self._on_copy_last_triggered, chat_menu
+        )
+        self.export_action = self._action(
+            "E&xport chat as Markdown…", "Ctrl+Shift+S", self._on_export_triggered, chat_menu
         )
         self._action("Focus the &question box", "Ctrl+L", self._on_focus_input_triggered, chat_menu)
         self._action("Re&name chat", "F2", self._on_rename_triggered, chat_menu)
@@ -339,6 +342,25 @@ class MainWindow(QMainWindow):
         answers = [w for w in self.chat_panel.view.widgets() if w.role == "assistant"]
         if answers:
             self._on_chat_view_copy_requested(answers[-1].message_id)
+
+    @Slot()
+    def _on_export_triggered(self) -> None:
+        exported = self.services.conversations.export_markdown()
+        if exported is None:
+            self.status.showMessage("Nothing to export yet: ask a question first", 5000)
+            return
+        name, text = exported
+        documents = QStandardPaths.StandardLocation.DocumentsLocation
+        start = str(Path(QStandardPaths.writableLocation(documents)) / name)
+        path, _ = QFileDialog.getSaveFileName(self, "Export chat", start, "Markdown (*.md)")
+        if not path:
+            return
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            QMessageBox.warning(self, "Export chat", f"Could not write {path}: {exc.strerror}")
+            return
+        self.status.showMessage(f"Exported to {path}", 5000)
 
     @Slot(int)
     def _on_chat_view_copy_requested(self, message_id: int) -> None:
