@@ -165,9 +165,19 @@ class FakeChatEngine:
         self.questions: list[tuple[str, tuple]] = []
         self.threads: set[int] = set()
         self.gc_enabled_during_load: list[bool] = []
+        self.load_steps: tuple[float, ...] = (0.0, 1.0)
+        self.load_step_s = 0.0
 
-    def load(self, cancel=None) -> ModelInfo:
+    def load(self, cancel=None, on_progress=None) -> ModelInfo:
         self.threads.add(threading.get_ident())
+        for fraction in self.load_steps:
+            if cancel is not None and cancel.is_set():
+                from desktop_rag.core.llm.child import Cancelled
+
+                raise Cancelled()
+            if on_progress is not None:
+                on_progress(fraction)
+            time.sleep(self.load_step_s)
         self.gc_enabled_during_load.append(gc.isenabled())
         if self.fail_load:
             from desktop_rag.core.errors import ModelError

@@ -79,7 +79,10 @@ def user(text: str) -> list[dict[str, str]]:
 
 
 def test_the_gguf_chat_template_is_used(host):
-    info = host.load()
+    progress: list[float] = []
+    info = host.load(on_progress=progress.append)  # the module's first load
+    # llama.cpp's own loading progress, through the child's pipe, in whole percents.
+    assert len(progress) > 2 and progress == sorted(progress) and progress[-1] == 1.0
     assert info.path == str(default_chat_model())
     assert info.chat_template_source == "gguf"
     # llama-cpp-python built its handler from tokenizer.chat_template (chat_format=None)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 class ChatService(QObject):
     model_loading = Signal()
     model_loaded = Signal(object)  # ModelInfo
+    model_progress = Signal(float)  # 0.0 to 1.0 while loading
     model_failed = Signal(str)
     token = Signal(int, str)  # request id, text (several tokens joined)
     answered = Signal(int, object)  # request id, Answer
@@ -40,6 +41,7 @@ class ChatService(QObject):
         self._runner.finished.connect(self._on_runner_finished)
         self._runner.failed.connect(self._on_runner_failed)
         self._load_id: int | None = None
+        self._load_cancelled = False
         self._active: int | None = None
         self._model_info: object | None = None
 
@@ -56,9 +58,20 @@ class ChatService(QObject):
     def load_model(self) -> int:
         """Load (or reload, after a settings change) the chat model in the background."""
         self._model_info = None
+        self._load_cancelled = False
         self.model_loading.emit()
         self._load_id = self._runner.submit(self._load_job)
         return self._load_id
+
+    def cancel_load(self) -> None:
+        """Stop loading the model; `model_failed` follows once the load has stopped."""
+        if self._load_id is not None:
+            self._load_cancelled = True
+            self._runner.cancel(self._load_id)
+
+    @property
+    def loading(self) -> bool:
+        return self._load_id is not None
 
     def set_engine_factory(self, factory: ChatEngineFactory) -> None:
         """New settings: the next load builds a new engine (the old one closes there)."""
@@ -103,7 +116,7 @@ class ChatService(QObject):
 
     def _load_job(self, ctx: JobContext) -> object:
         try:
-            return self._ensure_engine().load(ctx.cancel)
+            return self._ensure_engine().load(ctx.cancel, on_progress=ctx.progress)
         finally:
             heap.settle_after_load()
 
@@ -115,9 +128,11 @@ class ChatService(QObject):
     # Results (UI thread).
 
     @Slot(int, object)
-    def _on_runner_progress(self, request_id: int, text: object) -> None:
-        if request_id == self._active:
-            self.token.emit(request_id, str(text))
+    def _on_runner_progress(self, request_id: int, value: object) -> None:
+        if request_id == self._load_id:
+            self.model_progress.emit(float(value))
+        elif request_id == self._active:
+            self.token.emit(request_id, str(value))
 
     @Slot(int, object)
     def _on_runner_finished(self, request_id: int, result: object) -> None:
@@ -138,6 +153,8 @@ class ChatService(QObject):
         message = describe_error(exc)
         if request_id == self._load_id:
             self._load_id = None
+            if self._load_cancelled:
+                message = "loading was cancelled"
             self.model_failed.emit(message)
         elif request_id == self._active:
             self._active = None

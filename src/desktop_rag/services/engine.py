@@ -55,7 +55,11 @@ class ChatEngine(Protocol):
     called from any thread and ends generation at once.
     """
 
-    def load(self, cancel: threading.Event | None = None) -> Any: ...
+    def load(
+        self,
+        cancel: threading.Event | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> Any: ...
 
     def ask(
         self,

@@ -40,9 +40,13 @@ class LocalChatEngine:
             self._answerer = Answerer(self._kb.search, self._host, self.settings)
         return self._host, self._answerer
 
-    def load(self, cancel: threading.Event | None = None) -> Any:
+    def load(
+        self,
+        cancel: threading.Event | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> Any:
         host, _answerer = self._parts()
-        info = host.load(cancel=cancel)
+        info = host.load(cancel=cancel, on_progress=on_progress)
         try:  # load the query embedder now, not in the middle of the first question
             self._kb.embedder.embed(["warm up"])
         except Exception:

@@ -192,6 +192,9 @@ class MainWindow(QMainWindow):
         s.chat.model_loading.connect(self.status.model_loading)
         s.chat.model_loaded.connect(self.status.model_loaded)
         s.chat.model_failed.connect(self.status.model_failed)
+        s.chat.model_progress.connect(self.status.model_progress)
+        self.status.cancel_load_requested.connect(s.chat.cancel_load)
+        self.status.load_requested.connect(s.chat.load_model)
         c = s.conversations
         c.conversations_changed.connect(self._refresh_conversations)
         c.conversation_opened.connect(self._on_conversations_conversation_opened)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
 
 
 def format_bytes(n: int) -> str:
@@ -35,24 +36,51 @@ def gpu_text(info: object) -> tuple[str, str]:
 
 
 class StatusBar(QStatusBar):
+    cancel_load_requested = Signal()
+    load_requested = Signal()
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model_label = QLabel("Model: starting…")
+        # Cancel while a model loads (a large one takes a while); Load after a failure.
+        self.model_button = QToolButton()
+        self.model_button.setAutoRaise(True)
+        self.model_button.hide()
+        self.model_button.clicked.connect(self._on_model_button_clicked)
         self.gpu_label = QLabel("")
         self.index_label = QLabel("Index: opening…")
         self.work_label = QLabel("")
-        for label in (self.model_label, self.gpu_label, self.index_label):
-            self.addWidget(label)
+        for widget in (self.model_label, self.model_button, self.gpu_label, self.index_label):
+            self.addWidget(widget)
         self.addPermanentWidget(self.work_label)
+
+    def _show_model_button(self, text: str) -> None:
+        self.model_button.setText(text)
+        self.model_button.setToolTip(
+            "Stop loading the model" if text == "Cancel" else "Load the chat model again"
+        )
+        self.model_button.show()
+
+    @Slot()
+    def _on_model_button_clicked(self) -> None:
+        if self.model_button.text() == "Cancel":
+            self.cancel_load_requested.emit()
+        else:
+            self.load_requested.emit()
 
     def model_loading(self) -> None:
         self.model_label.setText("Model: loading…")
         self.gpu_label.setText("")
+        self._show_model_button("Cancel")
+
+    def model_progress(self, fraction: float) -> None:
+        self.model_label.setText(f"Model: loading… {fraction:.0%}")
 
     def model_loaded(self, info: object) -> None:
         name = getattr(info, "name", "") or "model"
         quant = getattr(info, "quantization", "")
         self.model_label.setText(f"Model: {name}" + (f" ({quant})" if quant else ""))
+        self.model_button.hide()
         self.model_label.setToolTip(getattr(info, "path", ""))
         text, reason = gpu_text(info)
         if text == "CPU only" and reason:
@@ -64,6 +92,7 @@ class StatusBar(QStatusBar):
         self.model_label.setText("Model: not loaded")
         self.model_label.setToolTip(message)
         self.gpu_label.setText("")
+        self._show_model_button("Load")
         self.showMessage(f"The chat model could not be loaded: {message}", 15000)
 
     def index_status(self, status: object) -> None:

@@ -25,7 +25,10 @@ class FakeBackend:
     def hello(self) -> dict[str, Any]:
         return {"version": "fake", "gpu_offload": True}
 
-    def load(self, req: dict[str, Any]) -> dict[str, Any]:
+    def load(self, req: dict[str, Any], on_progress=None) -> dict[str, Any]:
+        if on_progress is not None:
+            for percent in (0, 50, 100):
+                on_progress(percent / 100)
         if self.loaded is not None:
             raise RuntimeError(f"load without unloading {self.loaded} first")
         if "corrupt" in req["path"]:

@@ -122,6 +122,16 @@ def test_switching_models_unloads_the_old_one_in_the_same_child(host, models):
     assert host.load(models["one"]).path == models["one"]
 
 
+def test_loading_reports_the_childs_progress(host, models):
+    seen: list[float] = []
+    host.load(models["one"])
+    host.load(models["two"], on_progress=seen.append)
+    assert seen == [0.0, 0.5, 1.0]
+    seen.clear()
+    host.load(models["two"], on_progress=seen.append)  # already loaded: nothing to report
+    assert seen == []
+
+
 def test_corrupt_and_missing_models_are_clear_errors(host, models):
     with pytest.raises(ModelError) as err:
         host.load(models["corrupt"])

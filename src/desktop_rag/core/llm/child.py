@@ -12,6 +12,7 @@ import multiprocessing
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +95,19 @@ class ChildProcess:
                 raise ModelError(f"the model process did not answer while {during}")
 
     def request(
-        self, op: str, payload: Any, cancel: threading.Event | None, stop: threading.Event
+        self,
+        op: str,
+        payload: Any,
+        cancel: threading.Event | None,
+        stop: threading.Event,
+        on_progress: Callable[[float], None] | None = None,
     ) -> Any:
         self.send(op, payload)
         msg = self.recv(cancel, stop, during=_DURING.get(op, op))
+        while msg[0] == "progress":
+            if on_progress is not None:
+                on_progress(msg[1])
+            msg = self.recv(cancel, stop, during=_DURING.get(op, op))
         if msg[0] == "error":
             raise ChildError(msg[1], msg[2])
         return msg[1]

@@ -102,14 +102,21 @@ class ModelHost:
                 self._unload()
 
     def load(
-        self, model_path: str | None = None, *, cancel: threading.Event | None = None
+        self,
+        model_path: str | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        on_progress: Callable[[float], None] | None = None,
     ) -> ModelInfo:
-        """Load a model (None = the configured one), unloading the old one first."""
+        """Load a model (None = the configured one), unloading the old one first.
+
+        `on_progress` gets llama.cpp's loading progress, 0.0 to 1.0, in whole percents.
+        """
         with self._lock:
             self._stop.clear()
             if model_path is not None:
                 self._model_path = str(Path(model_path).expanduser().resolve())
-            return self._ensure_loaded(cancel)
+            return self._ensure_loaded(cancel, on_progress)
 
     def generate(
         self,
@@ -207,10 +214,16 @@ class ModelHost:
 
     # Internals; callers hold the lock.
 
-    def _request(self, op: str, payload: Any, cancel: threading.Event | None = None) -> Any:
+    def _request(
+        self,
+        op: str,
+        payload: Any,
+        cancel: threading.Event | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> Any:
         assert self._child is not None
         try:
-            return self._child.request(op, payload, cancel, self._stop)
+            return self._child.request(op, payload, cancel, self._stop, on_progress)
         except ModelError:
             self._forget_dead_child()
             raise
@@ -218,13 +231,17 @@ class ModelHost:
             self._halt(self._child, 0.0)
             raise
 
-    def _ensure_loaded(self, cancel: threading.Event | None) -> ModelInfo:
+    def _ensure_loaded(
+        self,
+        cancel: threading.Event | None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> ModelInfo:
         path = self.model_path()
         child = self._child
         if self._info is not None and self._info.path == path and child and child.alive():
             return self._info
         self._unload()
-        return self._load(path, cancel)
+        return self._load(path, cancel, on_progress)
 
     def _ensure_child(self, cancel: threading.Event | None) -> ChildProcess:
         if self._child is not None and self._child.alive():
@@ -258,7 +275,12 @@ class ModelHost:
             self._child = None
             self._info = None
 
-    def _load(self, path: str, cancel: threading.Event | None) -> ModelInfo:
+    def _load(
+        self,
+        path: str,
+        cancel: threading.Event | None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> ModelInfo:
         check_model_file(path)
         child = self._ensure_child(cancel)
         plan, header = self._plan(path, bool(child.hello.get("gpu_offload")))
@@ -272,7 +294,7 @@ class ModelHost:
                 "lora_path": settings.lora_path,
             }
             try:
-                result = self._request("load", request, cancel)
+                result = self._request("load", request, cancel, on_progress)
                 break
             except (ChildError, ModelError) as exc:
                 retry = None

@@ -7,7 +7,8 @@ pipe and answers on the same pipe:
                       ("generate", {...}) ("arm_abort", None)
     child -> parent   ("hello", {...}) once at start, then for each request either
                       ("ok", result) or ("error", kind, message); "generate" first sends
-                      ("token", text) per token, then ("done", {...}) instead of ("ok", ...).
+                      ("token", text) per token, then ("done", {...}) instead of ("ok", ...);
+                      "load" may send ("progress", fraction) before its answer.
 
 While generating it checks the shared stop event between tokens. It cannot check inside
 llama.cpp's prompt evaluation, which is why the parent kills it when it does not answer a
@@ -17,11 +18,13 @@ explains a crash to the parent.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 DEFAULT_BACKEND = "desktop_rag.core.llm.worker:LlamaBackend"
@@ -54,22 +57,25 @@ class LlamaBackend:
             "gpu_offload": bool(self._llama_cpp.llama_supports_gpu_offload()),
         }
 
-    def load(self, req: dict[str, Any]) -> dict[str, Any]:
+    def load(
+        self, req: dict[str, Any], on_progress: Callable[[float], None] | None = None
+    ) -> dict[str, Any]:
         self.unload()
         threads = req.get("n_threads") or default_threads()
-        llm = self._llama_cpp.Llama(
-            model_path=req["path"],
-            n_ctx=req["n_ctx"],
-            n_gpu_layers=req["n_gpu_layers"],
-            n_threads=threads,
-            n_threads_batch=threads,
-            lora_path=req.get("lora_path"),
-            # chat_format=None: llama-cpp-python takes tokenizer.chat_template from the GGUF.
-            chat_format=None,
-            # Verbose goes to our log file; with verbose=False llama-cpp-python sends
-            # load errors to /dev/null and a failure could not be explained.
-            verbose=True,
-        )
+        with _load_progress(self._llama_cpp, on_progress):
+            llm = self._llama_cpp.Llama(
+                model_path=req["path"],
+                n_ctx=req["n_ctx"],
+                n_gpu_layers=req["n_gpu_layers"],
+                n_threads=threads,
+                n_threads_batch=threads,
+                lora_path=req.get("lora_path"),
+                # chat_format=None: llama-cpp-python takes tokenizer.chat_template from the GGUF.
+                chat_format=None,
+                # Verbose goes to our log file; with verbose=False llama-cpp-python sends
+                # load errors to /dev/null and a failure could not be explained.
+                verbose=True,
+            )
         meta = dict(llm.metadata)
         template = "gguf" if "tokenizer.chat_template" in meta else "fallback"
         if template == "fallback":
@@ -121,6 +127,46 @@ def _redirect_output(log_path: str | None) -> None:
     os.close(fd)
 
 
+@contextlib.contextmanager
+def _load_progress(llama_cpp: Any, on_progress: Callable[[float], None] | None) -> Iterator[None]:
+    """Report llama.cpp's loading progress (whole percents only: it calls per tensor).
+
+    `Llama()` has no parameter for llama.cpp's `progress_callback`, so the default model
+    parameters it starts from carry one while it runs. This process loads one model at a
+    time, so swapping the module's function here races nothing.
+    """
+    if on_progress is None:
+        yield
+        return
+    lib = llama_cpp.llama_cpp
+    last = [-1]
+
+    def report(fraction: float, _user_data: Any) -> bool:
+        percent = int(fraction * 100)
+        if percent != last[0]:
+            last[0] = percent
+            on_progress(percent / 100)
+        return True  # keep loading
+
+    callback = lib.llama_progress_callback(report)
+    default_params = lib.llama_model_default_params
+
+    def params_with_progress():
+        params = default_params()
+        params.progress_callback = callback
+        return params
+
+    lib.llama_model_default_params = params_with_progress
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = default_params
+
+
+def _send_progress(conn: Any, fraction: float) -> None:
+    conn.send(("progress", fraction))
+
+
 def _load_backend(spec: str) -> Any:
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)()
@@ -153,7 +199,8 @@ def main(conn: Any, stop: Any, log_path: str | None, backend_spec: str = DEFAULT
                         break
                 conn.send(("done", {"tokens": tokens, "stopped": stopped}))
             elif op == "load":
-                conn.send(("ok", backend.load(payload)))
+                progress = functools.partial(_send_progress, conn)
+                conn.send(("ok", backend.load(payload, on_progress=progress)))
             elif op == "unload":
                 backend.unload()
                 conn.send(("ok", None))
