@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
@@ -20,6 +19,7 @@ from desktop_rag.core.records import Chunk, FileRecord
 from desktop_rag.core.settings import Settings
 from desktop_rag.core.sync import PauseGate, SyncEngine, SyncEvent
 from desktop_rag.core.sync_loop import WatchLoop, WatchTiming
+from tests.core.watch_fakes import LimitedObserver
 
 
 def doc(topic: str, paragraphs: int = 6) -> str:
@@ -329,19 +329,6 @@ def test_watch_loop_follows_native_events_and_new_folders(env: Env, tmp_path: Pa
 
 
 def test_polling_fallback_when_inotify_limit_is_reached(env: Env) -> None:
-    class LimitedObserver:
-        def start(self):
-            pass
-
-        def schedule(self, *args, **kwargs):
-            raise OSError(errno.ENOSPC, "inotify watch limit reached")
-
-        def stop(self):
-            pass
-
-        def join(self, timeout=None):
-            pass
-
     env.engine.folders.add(env.root)
     stop, ready = threading.Event(), threading.Event()
     timing = WatchTiming(quiet_s=0.2, availability_s=0.5, poll_s=0.3)

@@ -29,6 +29,7 @@ from desktop_rag.core.changes import (
 )
 from desktop_rag.core.ignore import IgnoreRules
 from desktop_rag.core.watch import Debouncer, FolderWatcher, _Handler
+from tests.core.watch_fakes import LimitedObserver
 
 
 def changed(p: str, is_dir: bool = False) -> FsEvent:
@@ -204,19 +205,6 @@ def test_real_watchdog_atomic_save_and_burst(tmp_path: Path) -> None:
 
 
 def test_inotify_limit_falls_back_to_polling(tmp_path: Path) -> None:
-    class LimitedObserver:
-        def start(self):
-            pass
-
-        def schedule(self, *args, **kwargs):
-            raise OSError(errno.ENOSPC, "inotify watch limit reached")
-
-        def stop(self):
-            pass
-
-        def join(self, timeout=None):
-            pass
-
     reasons: list[tuple[str, str]] = []
     watcher = FolderWatcher(
         lambda b: None,
