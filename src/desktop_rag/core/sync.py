@@ -13,11 +13,12 @@ between files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -99,6 +100,11 @@ class _Job:
     progress: ProgressFn | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     pause: PauseGate | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
 
     def report(self, p: Progress) -> None:
         # The indexer calls this between files and batches: the natural place to hold still.
@@ -163,6 +169,16 @@ class SyncEngine:
             self.emit("removed", folder.path, f"{removed} chunks")
             return removed
 
+    @contextlib.contextmanager
+    def _job(
+        self, progress: ProgressFn | None, cancel: threading.Event | None, pause: PauseGate | None
+    ) -> Iterator[_Job]:
+        """One job at a time, on an index repaired once since this engine opened it."""
+        with self._lock:
+            if not self._checked:
+                self.check_index()
+            yield _Job(progress, cancel or threading.Event(), pause)
+
     def check_index(self) -> consistency.ConsistencyReport:
         """Repair what a kill may have left (once per engine; reconciling re-queues files)."""
         with self._lock:
@@ -216,11 +232,7 @@ class SyncEngine:
         pause: PauseGate | None = None,
     ) -> SyncReport:
         """Bring one folder's index in line with the disk: stat first, hash only if needed."""
-        job = _Job(progress, cancel or threading.Event(), pause)
-        started = time.monotonic()
-        with self._lock:
-            if not self._checked:
-                self.check_index()
+        with self._job(progress, cancel, pause) as job:
             watched = self.folders.get(folder)
             if watched is None:
                 raise FolderError("is not a watched folder", path=str(folder))
@@ -245,7 +257,7 @@ class SyncEngine:
                 plan=plan,
                 index=index,
                 hashed=hashed,
-                seconds=time.monotonic() - started,
+                seconds=job.seconds,
                 cancelled=index.cancelled,
             )
 
@@ -315,11 +327,7 @@ class SyncEngine:
         pause: PauseGate | None = None,
     ) -> SyncReport:
         """Apply what the watcher saw, after checking each path on disk as it is now."""
-        job = _Job(progress, cancel or threading.Event(), pause)
-        started = time.monotonic()
-        with self._lock:
-            if not self._checked:
-                self.check_index()
+        with self._job(progress, cancel, pause) as job:
             active = [f for f in self.folders.list() if f.active]
             usable = {f.path for f in active if self._usable(f)}
             present = set(batch.paths) | set(batch.dirs)
@@ -356,7 +364,7 @@ class SyncEngine:
                 folder=None,
                 plan=plan,
                 index=IndexReport(**{**index.__dict__, "moved": index.moved + moves}),
-                seconds=time.monotonic() - started,
+                seconds=job.seconds,
                 cancelled=index.cancelled,
             )
 
