@@ -166,6 +166,7 @@ class FakeChatEngine:
         self.threads: set[int] = set()
         self.gc_enabled_during_load: list[bool] = []
         self.load_steps: tuple[float, ...] = (0.0, 1.0)
+        self.reconfigured: list[object] = []
         self.load_step_s = 0.0
 
     def load(self, cancel=None, on_progress=None) -> ModelInfo:
@@ -185,6 +186,9 @@ class FakeChatEngine:
             raise ModelError(self.fail_load, path="/models/broken.gguf")
         self.loaded = True
         return fake_model_info()
+
+    def reconfigure(self, settings) -> None:
+        self.reconfigured.append(settings)
 
     def ask(self, question, history, on_token, cancel) -> Answer:
         self.threads.add(threading.get_ident())

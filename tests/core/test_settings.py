@@ -25,12 +25,15 @@ def test_round_trip_keeps_unknown_keys(tmp_path):
 
 def test_bad_values_fall_back_with_a_reason(tmp_path):
     path = tmp_path / "settings.json"
-    path.write_text(json.dumps({"n_gpu_layers": "lots", "top_k": -3, "temperature": "hot"}))
+    bad = {"n_gpu_layers": "lots", "top_k": -3, "temperature": "hot", "instructions": ["x"]}
+    path.write_text(json.dumps(bad))
     loaded, problems = settings_mod.load(path)
     assert loaded.n_gpu_layers == "auto"
     assert loaded.top_k == Settings().top_k
     assert loaded.temperature == Settings().temperature
-    assert len(problems) == 3
+    assert loaded.instructions == ""
+    assert len(problems) == 4
+    assert any("'instructions' must be text" in p for p in problems)
     assert any("n_gpu_layers" in p for p in problems)
 
 

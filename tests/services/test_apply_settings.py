@@ -7,7 +7,7 @@ from pathlib import Path
 
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.folder_status import FolderState
-from tests.app_fakes import build_fake_services
+from tests.app_fakes import FakeChatEngine, build_fake_services
 
 
 def test_new_skip_patterns_drop_files_and_stop_watching_them(qtbot, data_dir, tmp_path, fake_kb):
@@ -44,5 +44,24 @@ def test_new_skip_patterns_drop_files_and_stop_watching_them(qtbot, data_dir, tm
         qtbot.waitUntil(watching({"plan.md", "later.md"}), timeout=30000)
         qtbot.wait(500)  # the watcher's quiet period: a late scratch/ event would show by now
         assert indexed() == {"plan.md", "later.md"}
+    finally:
+        assert services.shutdown()
+
+
+def test_answer_settings_apply_without_reloading_the_model(qtbot, data_dir, fake_kb):
+    engine = FakeChatEngine(fake_kb)
+    services = build_fake_services(data_dir, fake_kb, engine)
+    try:
+        with qtbot.waitSignal(services.chat.model_loaded, timeout=5000):
+            services.start()
+        loads = len(engine.gc_enabled_during_load)
+        warmer = replace(services.settings, temperature=0.8, instructions="Answer in French.")
+        with qtbot.assertNotEmitted(services.chat.model_loading):
+            services.apply_settings(warmer)
+            qtbot.waitUntil(lambda: engine.reconfigured == [warmer], timeout=5000)
+        assert len(engine.gc_enabled_during_load) == loads
+
+        with qtbot.waitSignal(services.chat.model_loaded, timeout=5000):
+            services.apply_settings(replace(warmer, context_size=2048))  # this one reloads
     finally:
         assert services.shutdown()

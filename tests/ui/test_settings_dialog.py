@@ -43,6 +43,8 @@ def test_answer_length_threads_and_skipped_files_round_trip(qtbot):
     assert result.ignore_patterns == ("*.log", "drafts/", "!keep.log")
     dialog.threads.setValue(0)
     assert dialog.settings().threads is None
+    dialog.instructions.setPlainText("  Answer in French.\n")
+    assert dialog.settings().instructions == "Answer in French."
 
 
 def test_bad_chunking_disables_ok_and_says_why(qtbot):

@@ -27,6 +27,7 @@ class Settings:
     temperature: float = 0.2
     max_tokens: int = 512
     threads: int | None = None
+    instructions: str = ""  # the user's own words, added to the system prompt
     # Retrieval and chunking.
     chunk_tokens: int = 200
     chunk_overlap: int = 32
@@ -81,6 +82,10 @@ def _check(name: str, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
             return float(value)
         raise ValueError("must be a number, 0 or more")
+    if isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        raise ValueError("must be text")
     return value
 
 

@@ -21,18 +21,10 @@ from desktop_rag.services.watch_service import WatchService
 IndexFactoryFor = Callable[[Settings], IndexFactory]
 ChatFactoryFor = Callable[[Settings], ChatEngineFactory]
 
-# Settings whose change needs a new chat engine, or a reopened knowledge base.
-CHAT_FIELDS = (
-    "chat_model",
-    "lora_path",
-    "n_gpu_layers",
-    "context_size",
-    "temperature",
-    "max_tokens",
-    "threads",
-    "top_k",
-    "embedder",
-)
+# Settings whose change needs the chat model loaded again, ones the next answer simply
+# uses, and ones that need a reopened knowledge base.
+CHAT_FIELDS = ("chat_model", "lora_path", "n_gpu_layers", "context_size", "threads", "embedder")
+ANSWER_FIELDS = ("temperature", "max_tokens", "top_k", "instructions")
 INDEX_FIELDS = (
     "embedder",
     "chunk_tokens",
@@ -70,6 +62,8 @@ class AppServices:
         if any(getattr(old, f) != getattr(new, f) for f in CHAT_FIELDS):
             self.chat.set_engine_factory(self.chat_factory_for(new))
             self.chat.load_model()
+        elif any(getattr(old, f) != getattr(new, f) for f in ANSWER_FIELDS):
+            self.chat.reconfigure(self.chat_factory_for(new), new)
         ignore_changed = old.ignore_patterns != new.ignore_patterns
         if ignore_changed:
             self.index.set_ignore_patterns(new.ignore_patterns)

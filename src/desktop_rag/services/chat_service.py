@@ -8,6 +8,7 @@ to stop (both safe from the UI thread), and reports `stopped` at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -78,6 +79,11 @@ class ChatService(QObject):
         self._factory = factory
         self._runner.submit(self._close_job)
 
+    def reconfigure(self, factory: ChatEngineFactory, settings: object) -> None:
+        """Settings that shape answers only: the loaded model stays, the next answer uses them."""
+        self._factory = factory
+        self._runner.submit(functools.partial(self._reconfigure_job, settings))
+
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> int:
         if self._active is not None:
             self.stop()
@@ -119,6 +125,10 @@ class ChatService(QObject):
             return self._ensure_engine().load(ctx.cancel, on_progress=ctx.progress)
         finally:
             heap.settle_after_load()
+
+    def _reconfigure_job(self, settings: object, ctx: JobContext) -> None:
+        if self._engine is not None:
+            self._engine.reconfigure(settings)
 
     def _close_job(self, ctx: JobContext | None) -> None:
         engine, self._engine = self._engine, None

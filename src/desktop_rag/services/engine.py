@@ -61,6 +61,8 @@ class ChatEngine(Protocol):
         on_progress: Callable[[float], None] | None = None,
     ) -> Any: ...
 
+    def reconfigure(self, settings: Any) -> None: ...
+
     def ask(
         self,
         question: str,

@@ -66,6 +66,14 @@ class LocalChatEngine:
         turns = [Turn(q, a) for q, a in history]
         return answerer.ask(question, history=turns, on_token=on_token, cancel=cancel)
 
+    def reconfigure(self, settings: Settings) -> None:
+        """Settings that change answers, not the loaded model: no reload."""
+        self.settings = settings
+        if self._host is not None:
+            self._host.reconfigure(settings)
+        if self._answerer is not None:
+            self._answerer.reconfigure(settings)
+
     def stop(self) -> None:
         host = self._host
         if host is not None:

@@ -43,6 +43,14 @@ def _path_row(edit: QLineEdit, browse: QPushButton, reset: QPushButton) -> QWidg
     return row
 
 
+def _text_box(text: str, placeholder: str, *, lines: int) -> QPlainTextEdit:
+    box = QPlainTextEdit(text)
+    box.setPlaceholderText(placeholder)
+    box.setTabChangesFocus(True)  # keyboard users leave the box with Tab
+    box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 12)
+    return box
+
+
 def _wrapping_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
@@ -99,6 +107,12 @@ class SettingsDialog(QDialog):
         self.threads.setSpecialValueText("Automatic")
         self.threads.setToolTip("CPU threads for the layers that run on the CPU")
         self.threads.setValue(settings.threads or 0)
+        self.instructions = _text_box(
+            settings.instructions,
+            "Optional, for every answer, e.g.: Answer in French. Keep it short.",
+            lines=3,
+        )
+        self.instructions.setAccessibleName("Instructions for the model")
         layers_row = QWidget()
         layers_layout = QHBoxLayout(layers_row)
         layers_layout.setContentsMargins(0, 0, 0, 0)
@@ -114,6 +128,7 @@ class SettingsDialog(QDialog):
         chat_form.addRow("Temperature:", self.temperature)
         chat_form.addRow("Longest answer:", self.max_tokens)
         chat_form.addRow("CPU threads:", self.threads)
+        chat_form.addRow("Instructions:", self.instructions)
 
         # Retrieval.
         self.embedder_edit = QLineEdit(settings.embedder or "")
@@ -133,13 +148,12 @@ class SettingsDialog(QDialog):
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 50)
         self.top_k.setValue(settings.top_k)
-        self.ignore_edit = QPlainTextEdit("\n".join(settings.ignore_patterns))
-        self.ignore_edit.setAccessibleName("Files to skip")
-        self.ignore_edit.setPlaceholderText(
-            "One pattern per line, as in .gitignore:\n*.log\ndrafts/"
+        self.ignore_edit = _text_box(
+            "\n".join(settings.ignore_patterns),
+            "One pattern per line, as in .gitignore:\n*.log\ndrafts/",
+            lines=4,
         )
-        self.ignore_edit.setTabChangesFocus(True)  # keyboard users leave the box with Tab
-        self.ignore_edit.setFixedHeight(self.ignore_edit.fontMetrics().lineSpacing() * 4 + 12)
+        self.ignore_edit.setAccessibleName("Files to skip")
         ignore_note = _wrapping_label()
         ignore_note.setText(
             "Hidden files, version control, node_modules, virtual environments and editor "
@@ -204,6 +218,7 @@ class SettingsDialog(QDialog):
             temperature=round(self.temperature.value(), 2),
             max_tokens=self.max_tokens.value(),
             threads=self.threads.value() or None,
+            instructions=self.instructions.toPlainText().strip(),
             embedder=self.embedder_edit.text().strip() or None,
             chunk_tokens=self.chunk_tokens.value(),
             chunk_overlap=self.chunk_overlap.value(),

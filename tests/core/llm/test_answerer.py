@@ -6,6 +6,7 @@ import threading
 
 from desktop_rag.core.llm.answerer import NOT_COVERED, Answerer
 from desktop_rag.core.llm.gpu_fit import cpu_plan
+from desktop_rag.core.llm.prompt import SYSTEM_PROMPT
 from desktop_rag.core.llm.records import ModelInfo, Timings, Turn
 from desktop_rag.core.records import Hit
 from desktop_rag.core.settings import Settings
@@ -137,3 +138,23 @@ def test_cancel_stops_the_answer():
 
     answer, *_ = ask([hit("/d/zorblax.md", ZORBLAX, 0.6)], Cancelling(), cancel=cancel)
     assert answer.stopped and answer.text == "a"
+
+
+def test_new_instructions_and_temperature_apply_to_the_next_answer():
+    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    host = FakeHost(["Purple quartz [1]."])
+    temperatures: list[float | None] = []
+    generate = host.generate
+
+    def record(messages, **kw):
+        temperatures.append(kw.get("temperature"))
+        return generate(messages, **kw)
+
+    host.generate = record
+    answerer = Answerer(lambda q, k: hits, host, Settings(top_k=4))
+    answerer.ask("What does the Zorblax reactor run on?")
+    assert host.messages[0]["content"] == SYSTEM_PROMPT
+    answerer.reconfigure(Settings(top_k=4, temperature=0.9, instructions="Answer in French."))
+    answerer.ask("What does the Zorblax reactor run on?")
+    assert host.messages[0]["content"] == SYSTEM_PROMPT + "\n\nAnswer in French."
+    assert temperatures == [0.2, 0.9]

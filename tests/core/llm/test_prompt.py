@@ -3,7 +3,7 @@
 import pytest
 
 from desktop_rag.core.errors import UserFacingError
-from desktop_rag.core.llm.prompt import MESSAGE_OVERHEAD, SYSTEM_PROMPT, build_prompt
+from desktop_rag.core.llm.prompt import MESSAGE_OVERHEAD, SYSTEM_PROMPT, build_prompt, system_prompt
 from desktop_rag.core.llm.records import Turn
 from desktop_rag.core.records import Hit
 
@@ -84,3 +84,8 @@ def test_recent_turns_are_kept_and_the_oldest_dropped():
 def test_a_question_longer_than_the_window_is_a_clear_error():
     with pytest.raises(UserFacingError, match="too long for the model's context window"):
         build(question="word " * 900, n_ctx=1000, max_tokens=200)
+
+
+def test_the_users_instructions_follow_the_grounding_rules():
+    assert system_prompt("") == system_prompt("  \n") == SYSTEM_PROMPT
+    assert system_prompt(" Answer in French. ") == SYSTEM_PROMPT + "\n\nAnswer in French."

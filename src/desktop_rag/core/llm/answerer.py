@@ -15,7 +15,7 @@ from pathlib import Path
 from desktop_rag.core.llm.child import Cancelled
 from desktop_rag.core.llm.citations import attach_sources
 from desktop_rag.core.llm.host import ModelHost
-from desktop_rag.core.llm.prompt import build_prompt
+from desktop_rag.core.llm.prompt import build_prompt, system_prompt
 from desktop_rag.core.llm.records import Answer, Timings, Turn
 from desktop_rag.core.llm.relevance import relevant_hits
 from desktop_rag.core.records import Hit
@@ -31,6 +31,10 @@ class Answerer:
     def __init__(self, search: Search, host: ModelHost, settings: Settings):
         self._search = search
         self._host = host
+        self._settings = settings
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Temperature, answer length, sources and instructions apply from the next question."""
         self._settings = settings
 
     def ask(
@@ -61,6 +65,7 @@ class Answerer:
             count=self._host.count_tokens_batch,
             n_ctx=info.n_ctx or self._settings.context_size,
             max_tokens=self._settings.max_tokens,
+            system=system_prompt(self._settings.instructions),
         )
         pieces: list[str] = []
 

@@ -23,6 +23,14 @@ SYSTEM_PROMPT = (
     "Cite the sources you use by number, like [1]. "
     "If the sources do not contain the answer, say that you do not know."
 )
+
+
+def system_prompt(instructions: str = "") -> str:
+    """The grounding rules, then the user's own instructions (language, tone, length)."""
+    extra = instructions.strip()
+    return f"{SYSTEM_PROMPT}\n\n{extra}" if extra else SYSTEM_PROMPT
+
+
 # Role markers and separators the chat template adds around each message (ChatML: 5).
 MESSAGE_OVERHEAD = 8
 HISTORY_SHARE = 0.5
