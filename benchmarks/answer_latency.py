@@ -84,7 +84,7 @@ def main() -> None:
     )
     box: dict = {}
     host = ModelHost(settings)
-    answerer = Answerer(lambda q, k: box["hits"], host, settings)
+    answerer = Answerer(lambda q, k, folders: box["hits"], host, settings)
     t0 = time.perf_counter()
     info = host.load()
     host_load = time.perf_counter() - t0

@@ -111,10 +111,12 @@ class FakeKnowledgeBase:
             return 1
         return 0
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
+    def search(self, query: str, k: int = 10, folders=()) -> list[Hit]:
         words = {w.strip("?.,").lower() for w in query.split() if len(w) > 3}
         scored = []
         for path, text in self.texts.items():
+            if folders and not any(path.startswith(f.rstrip("/") + "/") for f in folders):
+                continue
             score = sum(w in text.lower() for w in words)
             if score:
                 scored.append(Hit(f"{path}#0", path, text, 0, len(text), float(score)))
@@ -167,6 +169,7 @@ class FakeChatEngine:
         self.gc_enabled_during_load: list[bool] = []
         self.load_steps: tuple[float, ...] = (0.0, 1.0)
         self.reconfigured: list[object] = []
+        self.folders_asked: list[tuple[str, ...]] = []
         self.load_step_s = 0.0
 
     def load(self, cancel=None, on_progress=None) -> ModelInfo:
@@ -190,11 +193,12 @@ class FakeChatEngine:
     def reconfigure(self, settings) -> None:
         self.reconfigured.append(settings)
 
-    def ask(self, question, history, on_token, cancel) -> Answer:
+    def ask(self, question, history, on_token, cancel, folders=()) -> Answer:
         self.threads.add(threading.get_ident())
         self.stop_event.clear()
         self.questions.append((question, tuple(history)))
-        hits = self.kb.search(question, 3)
+        self.folders_asked.append(tuple(folders))
+        hits = self.kb.search(question, 3, folders)
         sources = tuple(
             Source(i + 1, h.path, None, h.text, h.start, h.end, h.score, i == 0)
             for i, h in enumerate(hits)

@@ -53,6 +53,13 @@ def test_index_search_status(docs: Path, data_dir: Path, capsys: pytest.CaptureF
     text = (docs / "ok.md").read_text(encoding="utf-8")
     assert text[rows[0]["start"] : rows[0]["end"]] == rows[0]["text"]
 
+    elsewhere = ["--folder", str(docs.parent / "elsewhere")]
+    assert cli.main(["--data-dir", str(data_dir), "search", "heron", "--json", *elsewhere]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    here = ["--folder", str(docs)]
+    assert cli.main(["--data-dir", str(data_dir), "search", "heron", "--json", *here]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["path"] == str(docs / "ok.md")
+
     assert cli.main(["--data-dir", str(data_dir), "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["files"], status["embedder"]) == (1, "fake-embedder")

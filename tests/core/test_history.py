@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -105,3 +106,26 @@ def test_kill_mid_answer_keeps_everything_before_it(tmp_path: Path):
         ("user", "question before the kill", True),
         ("assistant", "partial answer so far", False),
     ]
+
+
+def test_a_chat_keeps_its_folders_and_an_older_history_gains_the_column(tmp_path):
+    db = tmp_path / "history.sqlite3"
+    old = sqlite3.connect(db)
+    old.executescript(
+        "CREATE TABLE conversations (id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL,"
+        " created REAL NOT NULL, updated REAL NOT NULL);"
+        "INSERT INTO conversations (title, created, updated) VALUES ('before', 1, 1);"
+    )
+    old.commit()
+    old.close()
+    history = History.open(db)
+    try:
+        (before,) = history.conversations()
+        assert before.title == "before" and before.folders == ()
+        scoped = history.create_conversation("work only", folders=["/home/a/work"])
+        history.set_folders(before.id, ["/home/a/notes", "/home/a/papers"])
+        by_id = {c.id: c for c in history.conversations()}
+        assert by_id[scoped.id].folders == ("/home/a/work",)
+        assert by_id[before.id].folders == ("/home/a/notes", "/home/a/papers")
+    finally:
+        history.close()

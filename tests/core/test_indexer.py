@@ -195,6 +195,20 @@ def test_remove_takes_files_folders_and_unknown_paths_in_one_call(
     assert kb.search_keyword("note3x0", 3) == [] and kb.search_keyword("gamma4", 3) == []
 
 
+def test_search_can_be_limited_to_some_folders(kb: KnowledgeBase, folder: Path, tmp_path: Path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "c.md").write_text(para("gamma", 12), encoding="utf-8")  # words of sub/b.txt too
+    kb.index([folder, other])
+    everywhere = {Path(h.path).name for h in kb.search("gamma4 gamma5", 10)}
+    assert {"b.txt", "c.md"} <= everywhere
+    only_other = kb.search("gamma4 gamma5", 10, folders=[str(other)])
+    assert only_other and {Path(h.path).name for h in only_other} == {"c.md"}
+    both = kb.search("gamma4", 10, folders=[str(other), str(folder / "sub")])
+    assert {Path(h.path).name for h in both} == {"b.txt", "c.md"}
+    assert kb.search("gamma4", 10, folders=[str(tmp_path / "nowhere")]) == []
+
+
 def test_search_is_not_held_up_by_an_indexing_run(kb: KnowledgeBase, folder: Path, tmp_path: Path):
     kb.index([folder])
     more = tmp_path / "more"

@@ -215,6 +215,17 @@ def test_cli_ask_json(corpus, capsys):
     assert out["timings"]["first_token_s"] > 0 and "tokens_per_s" in out["timings"]
 
 
+def test_a_question_limited_to_a_folder_answers_from_it_alone(corpus, answerer):
+    docs = corpus[0]
+    question = "What does the Zorblax reactor run on?"
+    answer = answerer.ask(question, folders=[str(docs / "kepler")])
+    assert answer.covered and "quartz" in answer.text.lower()
+    assert {s.path for s in answer.provided} == {str(docs / "kepler" / "zorblax.md")}
+    # A folder with nothing indexed under it: said so, and nothing generated.
+    elsewhere = answerer.ask(question, folders=[str(docs / "nothing-here")])
+    assert not elsewhere.covered and elsewhere.provided == ()
+
+
 def _model_children(pid: int) -> list[int]:
     """Children of `pid` that run multiprocessing's spawn entry (not its resource tracker)."""
     found = []

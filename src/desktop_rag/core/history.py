@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    folders TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,6 +61,7 @@ class Conversation:
     created: float
     updated: float
     message_count: int = 0
+    folders: tuple[str, ...] = ()  # the folders its questions search; none: all of them
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ class History:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
+        if "folders" not in columns:  # a history written before chats could be limited
+            conn.execute("ALTER TABLE conversations ADD COLUMN folders TEXT NOT NULL DEFAULT '[]'")
         return cls(conn)
 
     def close(self) -> None:
@@ -125,22 +131,24 @@ class History:
 
     # Conversations.
 
-    def create_conversation(self, title: str = DEFAULT_TITLE) -> Conversation:
+    def create_conversation(
+        self, title: str = DEFAULT_TITLE, folders: Sequence[str] = ()
+    ) -> Conversation:
         now = time.time()
         cur = self._conn.execute(
-            "INSERT INTO conversations (title, created, updated) VALUES (?, ?, ?)",
-            (title, now, now),
+            "INSERT INTO conversations (title, created, updated, folders) VALUES (?, ?, ?, ?)",
+            (title, now, now, json.dumps(list(folders))),
         )
-        return Conversation(int(cur.lastrowid or 0), title, now, now, 0)
+        return Conversation(int(cur.lastrowid or 0), title, now, now, 0, tuple(folders))
 
     def conversations(self) -> list[Conversation]:
         """Most recently updated first."""
         rows = self._conn.execute(
-            "SELECT c.id, c.title, c.created, c.updated, COUNT(m.id) FROM conversations c "
-            "LEFT JOIN messages m ON m.conversation_id = c.id "
+            "SELECT c.id, c.title, c.created, c.updated, COUNT(m.id), c.folders "
+            "FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id "
             "GROUP BY c.id ORDER BY c.updated DESC, c.id DESC"
         ).fetchall()
-        return [Conversation(*row) for row in rows]
+        return [Conversation(*row[:5], tuple(_load_list(row[5]))) for row in rows]
 
     def conversation(self, conversation_id: int) -> Conversation | None:
         for conv in self.conversations():
@@ -152,6 +160,12 @@ class History:
         title = " ".join(title.split()) or DEFAULT_TITLE
         self._conn.execute(
             "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+        )
+
+    def set_folders(self, conversation_id: int, folders: Sequence[str]) -> None:
+        self._conn.execute(
+            "UPDATE conversations SET folders = ? WHERE id = ?",
+            (json.dumps(list(folders)), conversation_id),
         )
 
     def delete(self, conversation_id: int) -> None:
@@ -241,6 +255,14 @@ class History:
         self._conn.execute(
             "UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id)
         )
+
+
+def _load_list(text: str) -> list[str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _dump_sources(sources: Any) -> str:

@@ -151,9 +151,10 @@ class KnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        """Hybrid search (vectors + keywords, fused by reciprocal rank), duplicates removed."""
-        return self._retriever().hybrid(query, k)
+    def search(self, query: str, k: int = 10, folders: Sequence[str] = ()) -> list[Hit]:
+        """Hybrid search (vectors + keywords, fused by reciprocal rank), duplicates removed;
+        only under `folders` when some are given."""
+        return self._retriever().hybrid(query, k, [_resolved(f) for f in folders])
 
     def search_dense(self, query: str, k: int = 10) -> list[Hit]:
         return self._retriever().dense(query, k)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -10,6 +10,7 @@ import numpy as np
 from desktop_rag.core.fusion import RRF_K, Candidate, dedupe, reciprocal_rank_fusion
 from desktop_rag.core.records import Hit
 from desktop_rag.core.store import Store
+from desktop_rag.core.store_schema import within_folders
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ class Retriever:
     def _pool(self, k: int) -> int:
         return max(k * self.config.depth, self.config.min_candidates)
 
-    def _dense(self, query: str, n: int) -> list[Candidate]:
-        rows = self.store.search_vector(self.embed_query(query), n)
+    def _dense(self, query: str, n: int, where: str | None = None) -> list[Candidate]:
+        rows = self.store.search_vector(self.embed_query(query), n, where)
         # Cosine distance: 1 - distance is the cosine similarity the answerer's
         # relevance check is calibrated on.
         return [
@@ -68,8 +69,8 @@ class Retriever:
             for sim in (1.0 - float(row["_distance"]),)
         ]
 
-    def _keyword(self, query: str, n: int) -> list[Candidate]:
-        rows = self.store.search_keyword(query, n)
+    def _keyword(self, query: str, n: int, where: str | None = None) -> list[Candidate]:
+        rows = self.store.search_keyword(query, n, where)
         return [_candidate(row, float(row["_score"]), keyword=float(row["_score"])) for row in rows]
 
     def dense(self, query: str, k: int = 10) -> list[Hit]:
@@ -82,13 +83,17 @@ class Retriever:
             return []
         return dedupe(self._keyword(query, self._pool(k)), limit=k)
 
-    def hybrid(self, query: str, k: int = 10) -> list[Hit]:
-        """Both searches fused by reciprocal rank; the score is the fused RRF score."""
+    def hybrid(self, query: str, k: int = 10, folders: Sequence[str] = ()) -> list[Hit]:
+        """Both searches fused by reciprocal rank; the score is the fused RRF score.
+
+        `folders`: search only the files under these (a chat limited to some folders).
+        """
         if not query.strip() or not self.store.ready:
             return []
         n = self._pool(k)
-        dense = self._dense(query, n)
-        keyword = self._keyword(query, n)
+        where = within_folders(folders)
+        dense = self._dense(query, n, where)
+        keyword = self._keyword(query, n, where)
         by_id = {c.hit.chunk_id: c for c in keyword}
         keyword_scores = {c.hit.chunk_id: c.hit.keyword_score for c in keyword}
         by_id.update({c.hit.chunk_id: c for c in dense})

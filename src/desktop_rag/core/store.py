@@ -302,18 +302,18 @@ class Store:
             errors=self._files.count_rows("status = 'error'"),
         )
 
-    def search_vector(self, vector: np.ndarray, limit: int) -> list[dict]:
+    def search_vector(self, vector: np.ndarray, limit: int, where: str | None = None) -> list[dict]:
+        """Nearest chunks by cosine; `where` (SQL) narrows the rows before the search."""
         if not self.ready:
             return []
-        return (
-            self._chunks.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector")
-            .distance_type("cosine")
-            .select([*RESULT_COLUMNS, "_distance"])
-            .limit(limit)
-            .to_list()
-        )
+        query = self._chunks.search(
+            np.asarray(vector, dtype=np.float32), vector_column_name="vector"
+        ).distance_type("cosine")
+        if where:
+            query = query.where(where, prefilter=True)
+        return query.select([*RESULT_COLUMNS, "_distance"]).limit(limit).to_list()
 
-    def search_keyword(self, query: str, limit: int) -> list[dict]:
+    def search_keyword(self, query: str, limit: int, where: str | None = None) -> list[dict]:
         """BM25 over the text and file names; CJK queries also over character bigrams."""
         if not self.ready or not query.strip():
             return []
@@ -323,12 +323,10 @@ class Store:
             fts = BooleanQuery([(Occur.SHOULD, english), (Occur.SHOULD, MatchQuery(terms, "cjk"))])
         else:
             fts = english
-        return (
-            self._chunks.search(fts, query_type="fts")
-            .select([*RESULT_COLUMNS, "_score"])
-            .limit(limit)
-            .to_list()
-        )
+        search = self._chunks.search(fts, query_type="fts")
+        if where:
+            search = search.where(where, prefilter=True)
+        return search.select([*RESULT_COLUMNS, "_score"]).limit(limit).to_list()
 
     def scan_chunks(self, columns: Sequence[str]) -> pa.Table:
         """These columns of every chunk (for checks, repair and benchmarks)."""

@@ -34,6 +34,13 @@ def batches(values: Sequence[str], size: int = IN_BATCH) -> Iterable[Sequence[st
         yield values[i : i + size]
 
 
+def within_folders(folders: Sequence[str]) -> str | None:
+    """Rows under any of these folders; None (no filter) for none."""
+    if not folders:
+        return None
+    return " OR ".join(under_predicate(f) for f in folders)
+
+
 def under_predicate(folder: str) -> str:
     """Rows at `folder` or below it; `/a/b` never matches `/a/bc`."""
     prefix = folder.rstrip("/\\") + os.sep

@@ -84,11 +84,17 @@ class ChatService(QObject):
         self._factory = factory
         self._runner.submit(functools.partial(self._reconfigure_job, settings))
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> int:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        folders: Sequence[str] = (),
+    ) -> int:
+        """Answer from the passages under `folders` (none: every watched folder)."""
         if self._active is not None:
             self.stop()
         request_id = self._runner.submit(
-            _AskJob(self, question, tuple(history))  # a callable object, not a lambda
+            _AskJob(self, question, tuple(history), tuple(folders))  # callable, not a lambda
         )
         self._active = request_id
         return request_id
@@ -174,10 +180,17 @@ class ChatService(QObject):
 class _AskJob:
     """One question, run on the chat thread; tokens leave through the coalescer."""
 
-    def __init__(self, service: ChatService, question: str, history: tuple[tuple[str, str], ...]):
+    def __init__(
+        self,
+        service: ChatService,
+        question: str,
+        history: tuple[tuple[str, str], ...],
+        folders: tuple[str, ...],
+    ):
         self.service = service
         self.question = question
         self.history = history
+        self.folders = folders
 
     def __call__(self, ctx: JobContext) -> object:
         if ctx.cancelled:
@@ -185,6 +198,6 @@ class _AskJob:
         engine = self.service._ensure_engine()
         coalescer = TokenCoalescer(ctx.progress)
         try:
-            return engine.ask(self.question, self.history, coalescer.add, ctx.cancel)
+            return engine.ask(self.question, self.history, coalescer.add, ctx.cancel, self.folders)
         finally:
             coalescer.flush()

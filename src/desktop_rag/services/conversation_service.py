@@ -8,6 +8,7 @@ mid-answer keeps the question and the answer so far.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -27,12 +28,14 @@ class ConversationService(QObject):
     message_finished = Signal(object)  # Message, with its sources
     answering_started = Signal(int)  # message id of the answer
     answering_ended = Signal(int)
+    scope_changed = Signal(object)  # tuple of folders the open chat searches; () for all
 
     def __init__(self, history_db: Path, chat: ChatService, parent: QObject | None = None):
         super().__init__(parent)
         self.history = History.open(history_db)
         self.chat = chat
         self.current_id: int | None = None
+        self.scope: tuple[str, ...] = ()  # of the open chat, or of the next new one
         self._request: int | None = None
         self._answer_id: int | None = None
         self._text = ""
@@ -71,6 +74,7 @@ class ConversationService(QObject):
         self.stop()
         self.current_id = None
         self.conversation_opened.emit(0, [])
+        self._set_scope(())
 
     def open(self, conversation_id: int) -> None:
         if conversation_id == self.current_id:
@@ -78,6 +82,19 @@ class ConversationService(QObject):
         self.stop()
         self.current_id = conversation_id
         self.conversation_opened.emit(conversation_id, self.history.messages(conversation_id))
+        conversation = self.history.conversation(conversation_id)
+        self._set_scope(conversation.folders if conversation is not None else ())
+
+    def set_scope(self, folders: Sequence[str]) -> None:
+        """Limit the open chat (or the next new one) to these folders; none: search all."""
+        if self.current_id is not None:
+            self.history.set_folders(self.current_id, folders)
+        self._set_scope(tuple(folders))
+
+    def _set_scope(self, folders: tuple[str, ...]) -> None:
+        if folders != self.scope:
+            self.scope = folders
+            self.scope_changed.emit(folders)
 
     def rename(self, conversation_id: int, title: str) -> None:
         self.history.rename(conversation_id, title)
@@ -95,7 +112,8 @@ class ConversationService(QObject):
         """Save the question and an empty answer, then ask. Returns the answer's message id."""
         self.stop()
         if self.current_id is None:
-            self.current_id = self.history.create_conversation(title_from(question)).id
+            title = title_from(question)
+            self.current_id = self.history.create_conversation(title, self.scope).id
         else:
             conv = self.history.conversation(self.current_id)
             if conv is not None and conv.title == DEFAULT_TITLE:
@@ -146,7 +164,7 @@ class ConversationService(QObject):
         self.message_added.emit(
             Message(self._answer_id, self.current_id, "assistant", "", complete=False)
         )
-        self._request = self.chat.ask(question, turns)
+        self._request = self.chat.ask(question, turns, self.scope)
         self.answering_started.emit(self._answer_id)
         return self._answer_id
 

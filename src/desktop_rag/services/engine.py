@@ -69,6 +69,7 @@ class ChatEngine(Protocol):
         history: Sequence[tuple[str, str]],
         on_token: Callable[[str], None],
         cancel: threading.Event,
+        folders: Sequence[str] = (),
     ) -> Any: ...
 
     def stop(self) -> None: ...

@@ -59,12 +59,15 @@ class LocalChatEngine:
         history: Sequence[tuple[str, str]],
         on_token: Callable[[str], None],
         cancel: threading.Event,
+        folders: Sequence[str] = (),
     ) -> Any:
         from desktop_rag.core.llm.records import Turn
 
         _host, answerer = self._parts()
         turns = [Turn(q, a) for q, a in history]
-        return answerer.ask(question, history=turns, on_token=on_token, cancel=cancel)
+        return answerer.ask(
+            question, history=turns, on_token=on_token, cancel=cancel, folders=folders
+        )
 
     def reconfigure(self, settings: Settings) -> None:
         """Settings that change answers, not the loaded model: no reload."""

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from desktop_rag.ui.chat_input import ChatInput
 from desktop_rag.ui.chat_view import ChatView
+from desktop_rag.ui.scope_button import ScopeButton
 
 
 class ChatPanel(QWidget):
@@ -24,6 +25,7 @@ class ChatPanel(QWidget):
         self.send_button.setToolTip("Send the question (Enter)")
         self.editing_label = QLabel("Editing your last question: Enter resends it, Esc cancels.")
         self.editing_label.hide()
+        self.scope_button = ScopeButton()
         self._answering = False
         self._editing = False
 
@@ -37,10 +39,12 @@ class ChatPanel(QWidget):
         layout.addWidget(self.view, 1)
         edit_row = QHBoxLayout()
         edit_row.setContentsMargins(12, 0, 12, 0)
-        edit_row.addWidget(self.editing_label)
+        edit_row.addWidget(self.scope_button)
+        edit_row.addWidget(self.editing_label, 1)
         layout.addLayout(edit_row)
         layout.addLayout(row)
         self.setTabOrder(self.input, self.send_button)
+        self.setTabOrder(self.send_button, self.scope_button)
 
         self.input.submitted.connect(self._on_input_submitted)
         self.send_button.clicked.connect(self._on_send_button_clicked)

@@ -175,6 +175,9 @@ class MainWindow(QMainWindow):
         self.chat_panel.send_requested.connect(self._on_chat_panel_send_requested)
         self.chat_panel.edit_resend_requested.connect(s.conversations.edit_and_resend)
         self.chat_panel.stop_requested.connect(s.conversations.stop)
+        self.chat_panel.scope_button.watched = self._watched_folders
+        self.chat_panel.scope_button.scope_chosen.connect(s.conversations.set_scope)
+        s.conversations.scope_changed.connect(self.chat_panel.scope_button.show_scope)
         view = self.chat_panel.view
         view.source_clicked.connect(self._on_chat_view_source_clicked)
         view.copy_requested.connect(self._on_chat_view_copy_requested)
@@ -428,6 +431,9 @@ class MainWindow(QMainWindow):
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         self.services.shutdown()
         event.accept()
+
+    def _watched_folders(self) -> list[str]:
+        return sorted(status.path for status in self.services.folders.statuses())
 
     def current_index(self) -> QModelIndex:
         return self.folder_panel.view.currentIndex()

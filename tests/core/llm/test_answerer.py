@@ -55,7 +55,7 @@ class FakeHost:
 def ask(hits, reply, question="What does the Zorblax reactor run on?", **kw):
     searched: list[tuple[str, int]] = []
 
-    def search(query: str, k: int) -> list[Hit]:
+    def search(query: str, k: int, folders=()) -> list[Hit]:
         searched.append((query, k))
         return hits
 
@@ -151,7 +151,7 @@ def test_new_instructions_and_temperature_apply_to_the_next_answer():
         return generate(messages, **kw)
 
     host.generate = record
-    answerer = Answerer(lambda q, k: hits, host, Settings(top_k=4))
+    answerer = Answerer(lambda q, k, folders: hits, host, Settings(top_k=4))
     answerer.ask("What does the Zorblax reactor run on?")
     assert host.messages[0]["content"] == SYSTEM_PROMPT
     answerer.reconfigure(Settings(top_k=4, temperature=0.9, instructions="Answer in French."))

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from desktop_rag.core import settings as settings_mod
+from desktop_rag.core.commands.index import add_folder_option
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
 
@@ -34,6 +35,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("ask", help="answer a question from the indexed documents")
     p.add_argument("question", metavar="QUESTION")
+    add_folder_option(p)
     _model_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.set_defaults(func=run_ask)
@@ -74,7 +76,11 @@ def run_ask(args: argparse.Namespace) -> int:
     host = ModelHost(settings, log_dir=paths.logs_dir)
     try:
         answerer = Answerer(kb.search, host, settings)
-        answer = answerer.ask(args.question, on_token=None if args.json else _print_token)
+        answer = answerer.ask(
+            args.question,
+            on_token=None if args.json else _print_token,
+            folders=args.folder,
+        )
         plan = host.info.plan.reason if host.info else None
     finally:
         host.close()  # also on Ctrl-C: the model process must not outlive us

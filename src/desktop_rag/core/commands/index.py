@@ -25,12 +25,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("search", help="find the passages that best match a query")
     p.add_argument("query", metavar="QUERY")
     p.add_argument("-k", type=int, default=10, metavar="N", help="number of results (default 10)")
+    add_folder_option(p)
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(func=run_search)
 
     p = subparsers.add_parser("status", help="what is indexed, and which files failed")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(func=run_status)
+
+
+def add_folder_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--folder",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="only passages from files under this folder (repeat for several)",
+    )
 
 
 def open_knowledge_base(data_dir: str | None) -> KnowledgeBase:
@@ -95,7 +106,7 @@ def run_index(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     kb = open_knowledge_base(args.data_dir)
     try:
-        hits = kb.search(args.query, k=args.k)
+        hits = kb.search(args.query, k=args.k, folders=args.folder)
     finally:
         kb.close()
     if args.json:

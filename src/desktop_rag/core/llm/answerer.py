@@ -24,7 +24,7 @@ from desktop_rag.core.settings import Settings
 NOT_COVERED = "The indexed documents do not cover this question, so I cannot answer it."
 _PIECES = re.compile(r"\S+\s*|\s+")
 
-Search = Callable[[str, int], list[Hit]]
+Search = Callable[[str, int, Sequence[str]], list[Hit]]  # query, k, folders (none: all)
 
 
 class Answerer:
@@ -44,6 +44,7 @@ class Answerer:
         history: Sequence[Turn] = (),
         on_token: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        folders: Sequence[str] = (),
     ) -> Answer:
         start = time.perf_counter()
         emit = on_token or _ignore
@@ -51,7 +52,7 @@ class Answerer:
         # A follow-up ("and what does it run on?") rarely names its subject; the previous
         # question usually does, so both go to retrieval and to the relevance check.
         query = f"{history[-1].question} {question}" if history else question
-        hits = relevant_hits(query, self._search(query, self._settings.top_k))
+        hits = relevant_hits(query, self._search(query, self._settings.top_k, folders))
         if not hits:
             return self._not_covered(start, emit)
         try:
