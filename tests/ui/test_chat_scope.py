@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-
 from desktop_rag.services.folder_status import FolderState
 from tests.ui.test_main_flow import _notes, _wait_indexed
+from tests.ui.test_main_window import _ask
 
 
 def _tick(window, name: str | None) -> None:
@@ -17,13 +16,6 @@ def _tick(window, name: str | None) -> None:
     actions = [a for a in button.menu().actions() if not a.isSeparator()]
     action = next(a for a in actions if a.text() == (name or "All folders"))
     action.trigger()
-
-
-def _ask(qtbot, window, question: str):
-    with qtbot.waitSignal(window.services.conversations.message_finished, timeout=5000) as done:
-        window.chat_panel.input.setPlainText(question)
-        qtbot.keyClick(window.chat_panel.input, Qt.Key.Key_Return)
-    return done.args[0]
 
 
 def test_a_chat_limited_to_one_folder_keeps_its_scope(qtbot, window, fake_engine, tmp_path):
