@@ -47,5 +47,11 @@ def test_a_chat_limited_to_one_folder_keeps_its_scope(qtbot, window, fake_engine
 
     window.services.conversations.open(chat_id)  # the saved chat comes back with its scope
     assert button.text() == "Search: garage"
+    with qtbot.waitSignal(window.services.index.removed, timeout=10000):
+        window.services.folders.remove(str(other.resolve()))
+    _tick(window, "garage (no longer watched)")  # still listed, so it can be unticked
+    assert button.text() == "Search: all folders"
+    button.menu().aboutToShow.emit()
+    assert [a.text() for a in button.menu().actions() if a.text()] == ["All folders", "notes"]
     _tick(window, None)
     assert window.services.conversations.history.conversation(chat_id).folders == ()

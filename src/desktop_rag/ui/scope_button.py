@@ -51,8 +51,11 @@ class ScopeButton(QToolButton):
         every.setChecked(not self._scope)
         every.triggered.connect(self._on_all_triggered)
         menu.addSeparator()
-        for folder in self.watched():
-            action = menu.addAction(Path(folder).name or folder)
+        watched = self.watched()
+        # A folder removed since it was chosen stays listed, so it can be unticked.
+        for folder in sorted(set(watched) | set(self._scope)):
+            name = Path(folder).name or folder
+            action = menu.addAction(name if folder in watched else f"{name} (no longer watched)")
             action.setToolTip(folder)
             action.setData(folder)
             action.setCheckable(True)
