@@ -36,7 +36,8 @@ class _NoStore:
 
 
 class FakeKnowledgeBase:
-    """Indexes .txt/.md files as one chunk each; files holding 'CORRUPT' fail to read."""
+    """Indexes .txt/.md files as one chunk each; files holding 'CORRUPT' fail to read, and so
+    do files named in `locked` (as if another program held them open)."""
 
     store = _NoStore()
 
@@ -46,6 +47,7 @@ class FakeKnowledgeBase:
         self.texts: dict[str, str] = {}
         self.threads: set[int] = set()
         self.closed = False
+        self.locked: set[str] = set()
 
     def _touch(self) -> None:
         self.threads.add(threading.get_ident())
@@ -78,8 +80,12 @@ class FakeKnowledgeBase:
             text = path.read_text(encoding="utf-8")
             key = str(path.resolve())
             st = path.stat()
-            if "CORRUPT" in text:
-                reason = "the file is damaged and cannot be read"
+            if "CORRUPT" in text or path.name in self.locked:
+                reason = (
+                    "locked by another program"
+                    if path.name in self.locked
+                    else "the file is damaged and cannot be read"
+                )
                 self.records[key] = FileRecord(key, st.st_size, st.st_mtime_ns, "", "error", reason)
                 skipped.append(SkippedFile(key, reason))
                 continue

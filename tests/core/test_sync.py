@@ -93,6 +93,27 @@ def test_broken_links_and_folder_link_loops_are_reported_once(env: Env) -> None:
     assert again.plan.is_empty and again.hashed == 0  # reported once, not on every rescan
 
 
+def test_retry_reads_failed_files_again_without_a_change(env: Env, tmp_path: Path) -> None:
+    big = str(env.write("big.md", doc("bulk", paragraphs=2) + "x " * 700_000))  # about 1.4 MB
+    paths = AppPaths(tmp_path / "data")
+
+    def engine(max_file_mb: int) -> SyncEngine:
+        settings = Settings(chunk_tokens=48, chunk_overlap=0, max_file_mb=max_file_mb)
+        kb = KnowledgeBase(paths, settings, embedder=env.embedder)
+        return SyncEngine(kb, FolderStore(paths.state_db))
+
+    strict = engine(1)
+    strict.add_folder(env.root)
+    assert strict.kb.file_records(Path(big))[0].error.startswith("too large")
+    strict.kb.close()
+    roomy = engine(5)  # the limit was raised in settings.json; the file is as it was
+    assert roomy.reconcile(env.root).plan.is_empty  # a failed file waits for a change...
+    report = roomy.reconcile(env.root, retry_failed=True)  # ...or for a person to ask
+    assert report.plan.reembed == (big,) and report.index.indexed == 1
+    assert roomy.kb.file_records(Path(big))[0].status == "indexed"
+    roomy.kb.close()
+
+
 def test_offline_changes_are_reconciled_with_minimal_embedding(env: Env) -> None:
     touched = env.write("touched.md", doc("alpha"))
     edited = env.write("edited.md", doc("bravo"))

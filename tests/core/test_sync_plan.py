@@ -87,6 +87,8 @@ def test_pending_record_is_redone_and_error_waits_for_a_change() -> None:
     plan = plan_sync(with_hashes(d, {"/r/e2.txt": "new"}), r)
     assert plan.reembed == ("/r/e2.txt", "/r/p.txt")
     assert plan.unchanged == ("/r/e.txt",)
+    retry = plan_sync(with_hashes(d, {"/r/e2.txt": "new"}), r, retry_failed=True)
+    assert retry.reembed == ("/r/e.txt", "/r/e2.txt", "/r/p.txt") and retry.unchanged == ()
 
 
 def test_whole_folder_move_collapses() -> None:

@@ -122,7 +122,7 @@ def hash_files(paths: Iterable[str], hasher: Hasher) -> tuple[dict[str, str], li
 
 
 def plan_folder(
-    scan: Scan, records: Mapping[str, FileRecord], hasher: Hasher
+    scan: Scan, records: Mapping[str, FileRecord], hasher: Hasher, *, retry_failed: bool = False
 ) -> tuple[SyncPlan, int]:
     """The plan for one scanned folder; also returns how many files had to be read."""
     if scan.errors:
@@ -135,4 +135,4 @@ def plan_folder(
     # new or changed and the indexer reports what went wrong with it.
     hashes, _failed = hash_files(sorted(wanted), hasher)
     disk = with_hashes(scan.files, hashes)
-    return plan_sync(disk, records), len(hashes)
+    return plan_sync(disk, records, retry_failed=retry_failed), len(hashes)

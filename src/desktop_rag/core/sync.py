@@ -230,8 +230,12 @@ class SyncEngine:
         progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
         pause: PauseGate | None = None,
+        retry_failed: bool = False,
     ) -> SyncReport:
-        """Bring one folder's index in line with the disk: stat first, hash only if needed."""
+        """Bring one folder's index in line with the disk: stat first, hash only if needed.
+
+        `retry_failed`: read again the files that could not be indexed, changed or not.
+        """
         with self._job(progress, cancel, pause) as job:
             watched = self.folders.get(folder)
             if watched is None:
@@ -247,7 +251,7 @@ class SyncEngine:
             for loop in scan.loops:
                 self.emit("skipped", loop, LOOP_REASON)
             records = self._records(watched.path)
-            plan, hashed = plan_folder(scan, records, self._hasher)
+            plan, hashed = plan_folder(scan, records, self._hasher, retry_failed=retry_failed)
             index = self._apply(plan, records, [watched.path], job)
             if not index.cancelled:
                 self.folders.mark_reconciled(watched.path)
@@ -284,6 +288,11 @@ class SyncEngine:
             for path in plan.delete:
                 self.emit("removed", path)
             removed = len(plan.delete)
+        # The indexer skips a file whose record matches its stat; a failed one being
+        # retried must look new to it.
+        retried = [p for p in plan.reembed if p in records and records[p].status == "error"]
+        if retried and not job.cancelled:
+            self.kb.remove([Path(p) for p in retried])
         report = IndexReport()
         if plan.to_index and not job.cancelled:
             targets = [Path(p) for p in plan.to_index]

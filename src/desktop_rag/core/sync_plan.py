@@ -77,8 +77,14 @@ def paths_to_hash(disk: Mapping[str, DiskFile], records: Mapping[str, FileRecord
     return wanted
 
 
-def plan_sync(disk: Mapping[str, DiskFile], records: Mapping[str, FileRecord]) -> SyncPlan:
-    """Compare a snapshot of files on disk with the index's records for the same folder."""
+def plan_sync(
+    disk: Mapping[str, DiskFile], records: Mapping[str, FileRecord], *, retry_failed: bool = False
+) -> SyncPlan:
+    """Compare a snapshot of files on disk with the index's records for the same folder.
+
+    A file that failed waits for its next change, unless `retry_failed` (a person asked:
+    the lock may be gone, the permission fixed, the machine less busy).
+    """
     add, reembed, refresh, unchanged = [], [], [], []
     for path in sorted(disk):
         file, record = disk[path], records.get(path)
@@ -86,8 +92,10 @@ def plan_sync(disk: Mapping[str, DiskFile], records: Mapping[str, FileRecord]) -
             add.append(path)
         elif record.status == "pending":
             reembed.append(path)  # an interrupted job: its chunks cannot be trusted
+        elif record.status == "error" and retry_failed:
+            reembed.append(path)
         elif _stat_matches(file, record):
-            unchanged.append(path)  # an "error" record waits for the next change, too
+            unchanged.append(path)
         elif file.content_hash is not None and file.content_hash == record.content_hash:
             refresh.append(path)
         else:

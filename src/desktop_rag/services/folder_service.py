@@ -113,8 +113,15 @@ class FolderService(QObject):
         self._start_watching(folder)
 
     def reindex(self, folder: str) -> None:
+        """Asked for by a person: files that failed before are read again too."""
         if Path(folder).is_dir():
-            self._sync(folder)
+            self._sync(folder, retry_failed=True)
+
+    def retry_failed(self) -> None:
+        """Read again the files that could not be indexed, in every folder that has some."""
+        for folder, status in sorted(self._status.items()):
+            if status.errors and status.state is FolderState.WATCHING:
+                self._sync(folder, retry_failed=True)
 
     def reindex_all(self) -> None:
         for folder, status in sorted(self._status.items()):
@@ -131,10 +138,10 @@ class FolderService(QObject):
         self.watch.watch(folder)
         self._sync(folder)
 
-    def _sync(self, folder: str) -> None:
+    def _sync(self, folder: str, *, retry_failed: bool = False) -> None:
         self._last_sync[folder] = time.monotonic()
         self._set(folder, state=FolderState.QUEUED, done=0, total=0, eta_s=None)
-        self.index.sync_folder(folder)
+        self.index.sync_folder(folder, retry_failed=retry_failed)
 
     def _set(self, folder: str, **changes) -> FolderStatus:
         old = self._status.get(folder)

@@ -73,9 +73,11 @@ class IndexService(QObject):
         self._open_id = self._submit("open", "", self._open_job)
         return self._open_id
 
-    def sync_folder(self, folder: str) -> int:
-        """Bring a folder's index up to date with the disk (new, changed, gone files)."""
-        return self._submit("sync", folder, functools.partial(self._sync_job, folder))
+    def sync_folder(self, folder: str, *, retry_failed: bool = False) -> int:
+        """Bring a folder's index up to date with the disk (new, changed, gone files);
+        `retry_failed` also reads again the files that could not be indexed."""
+        job = functools.partial(self._sync_job, folder, retry_failed)
+        return self._submit("sync", folder, job)
 
     def remove_folder(self, folder: str) -> int:
         self.cancel_folder(folder)
@@ -167,8 +169,10 @@ class IndexService(QObject):
         errors = sum(1 for r in records if r.status == "error")
         return FolderOutcome(folder, report, len(records) - errors, errors)
 
-    def _sync_job(self, folder: str, ctx: JobContext) -> FolderOutcome:
-        report = self._syncer().reconcile(folder, progress=ctx.progress, cancel=ctx.cancel)
+    def _sync_job(self, folder: str, retry_failed: bool, ctx: JobContext) -> FolderOutcome:
+        report = self._syncer().reconcile(
+            folder, progress=ctx.progress, cancel=ctx.cancel, retry_failed=retry_failed
+        )
         if not report.available:
             return FolderOutcome(folder, None, 0, 0, available=False)
         return self._outcome(folder, report.index)

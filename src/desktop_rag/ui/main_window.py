@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.conversation_panel.delete_requested.connect(self._on_conversation_delete_requested)
         self.conversation_model.renamed.connect(s.conversations.rename)
         self.failed_panel.open_requested.connect(self._on_failed_panel_open_requested)
+        self.failed_panel.retry_requested.connect(s.folders.retry_failed)
         self.chat_panel.send_requested.connect(self._on_chat_panel_send_requested)
         self.chat_panel.edit_resend_requested.connect(s.conversations.edit_and_resend)
         self.chat_panel.stop_requested.connect(s.conversations.stop)
