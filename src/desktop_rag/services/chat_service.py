@@ -70,10 +70,6 @@ class ChatService(QObject):
             self._load_cancelled = True
             self._runner.cancel(self._load_id)
 
-    @property
-    def loading(self) -> bool:
-        return self._load_id is not None
-
     def set_engine_factory(self, factory: ChatEngineFactory) -> None:
         """New settings: the next load builds a new engine (the old one closes there)."""
         self._factory = factory
