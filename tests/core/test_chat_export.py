@@ -19,6 +19,9 @@ def test_a_conversation_exports_with_its_sources():
     ]
     text = conversation_markdown(conv, messages)
     assert text.startswith("# Orchard trees\n")
+    assert "it searched every watched folder" in text
+    scoped = Conversation(1, "Orchard trees", 0.0, 0.0, folders=("/docs/farm",))
+    assert "it searched only `/docs/farm`" in conversation_markdown(scoped, messages)
     assert "## You\n\nHow many apple trees?" in text
     assert "## Answer\n\n212 apple trees [1]." in text
     assert "1. `/docs/orchard.pdf`, page 3\n   > The orchard keeps 212 apple trees." in text

@@ -28,7 +28,13 @@ def _source_line(source: SavedSource) -> str:
 
 def conversation_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
     day = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created))
-    parts = [f"# {conversation.title}", f"*Desktop RAG conversation, started {day}.*"]
+    searched = (
+        "only " + ", ".join(f"`{f}`" for f in conversation.folders)
+        if conversation.folders
+        else "every watched folder"
+    )
+    intro = f"*Desktop RAG conversation, started {day}; it searched {searched}.*"
+    parts = [f"# {conversation.title}", intro]
     for message in messages:
         if message.role == "user":
             parts.append(f"## You\n\n{message.text.strip()}")
