@@ -1,8 +1,10 @@
-"""Time left in an indexing run, from the pace since the first file was finished.
+"""Time left in an indexing run, from the pace since the first piece of work was finished.
 
-Pure: the caller passes the clock. The start of a run (scanning, reading the first group of
-files before anything is embedded) says nothing about the pace, so it is left out, and no
-estimate is given until a few seconds of finished files have been seen.
+Pure: the caller passes the clock and counts work in whatever unit tracks time (the
+indexer counts chunks: embedding them is most of the time, and files differ a hundredfold
+in chunks). The start of a run (scanning, reading the first group of files before anything
+is embedded) says nothing about the pace, so it is left out, and no estimate is given until
+a few seconds of finished work have been seen.
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ MEASURE_AT_LEAST_S = 3.0
 @dataclass
 class EtaClock:
     since: float | None = None
-    done_then: int = 0
+    done_then: float = 0.0
 
-    def estimate(self, done: int, total: int, now: float) -> tuple[float, float | None]:
-        """(files per second, seconds left); (0, None) while there is nothing to go on."""
+    def estimate(self, done: float, left: float, now: float) -> float | None:
+        """Seconds for `left` more units at the pace of those `done` so far; None: unknown."""
         if self.since is None:
             if done > 0:
                 self.since, self.done_then = now, done
-            return 0.0, None
+            return None
         span = now - self.since
         if span < MEASURE_AT_LEAST_S or done <= self.done_then:
-            return 0.0, None
-        rate = (done - self.done_then) / span
-        return rate, max(0, total - done) / rate
+            return None
+        return max(0.0, left) * span / (done - self.done_then)

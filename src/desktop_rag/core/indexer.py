@@ -126,6 +126,8 @@ class Indexer:
         self._visited = 0  # files read (or found unchanged), embedded or not
         self._embedded_share = 0.0  # of the pending group's texts, while it is embedded
         self._eta = EtaClock()
+        self._chunks_seen = 0  # of the files read so far
+        self._chunks_finished = 0  # of those, chunks that have their vectors
         self._total = 0
 
     # -- the run --------------------------------------------------------------------
@@ -268,6 +270,7 @@ class Indexer:
         )  # fmt: skip
         self._pending.append(_FileWork(record, chunks, [None] * len(chunks)))
         self._pending_texts += len(chunks)
+        self._chunks_seen += len(chunks)
 
     def _fail(self, record: FileRecord, reason: str) -> None:
         failed = FileRecord(record.path, record.size, record.mtime_ns, record.content_hash,
@@ -305,6 +308,7 @@ class Indexer:
             work.vectors = [known[c.content_hash] for c in work.chunks]
             self._ready.append(work)
             self._ready_rows += len(work.chunks)
+        self._chunks_finished += self._pending_texts
         self._pending = []
         self._pending_texts = 0
         self._embedded_share = 0.0
@@ -337,5 +341,11 @@ class Indexer:
         # of files read would race to the end of each group and then stand still for minutes.
         pending = len(self._pending)
         done = self._visited - pending + int(pending * self._embedded_share)
-        rate, eta = self._eta.estimate(done, self._total, time.monotonic())
+        # Time goes by chunks, not files: guess the unread files' chunks from the read ones.
+        chunks_done = self._chunks_finished + self._pending_texts * self._embedded_share
+        per_file = self._chunks_seen / self._visited if self._visited else 0.0
+        chunks_left = self._chunks_seen - chunks_done + (self._total - self._visited) * per_file
+        now = time.monotonic()
+        eta = self._eta.estimate(chunks_done, chunks_left, now)
+        rate = done / max(now - self._started, 1e-6)
         self._progress(Progress(done, self._total, current, phase, rate, eta))
