@@ -52,7 +52,7 @@ class FakeKnowledgeBase:
     def _touch(self) -> None:
         self.threads.add(threading.get_ident())
 
-    def index(self, targets, *, progress=None, cancel=None) -> IndexReport:
+    def index(self, targets, *, progress=None, cancel=None, retry_failed=False) -> IndexReport:
         self._touch()
         files: list[Path] = []
         for target in targets:

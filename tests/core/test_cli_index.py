@@ -53,6 +53,11 @@ def test_index_search_status(docs: Path, data_dir: Path, capsys: pytest.CaptureF
     text = (docs / "ok.md").read_text(encoding="utf-8")
     assert text[rows[0]["start"] : rows[0]["end"]] == rows[0]["text"]
 
+    assert cli.main(["--data-dir", str(data_dir), "index", str(docs)]) == 0
+    assert "0 files, 2 unchanged, 0 skipped" in capsys.readouterr().out  # the failure waits
+    assert cli.main(["--data-dir", str(data_dir), "index", str(docs), "--retry-failed"]) == 0
+    assert "0 files, 1 unchanged, 1 skipped" in capsys.readouterr().out  # read again
+
     elsewhere = ["--folder", str(docs.parent / "elsewhere")]
     assert cli.main(["--data-dir", str(data_dir), "search", "heron", "--json", *elsewhere]) == 0
     assert json.loads(capsys.readouterr().out) == []

@@ -101,8 +101,10 @@ class Indexer:
         cancel: threading.Event | None = None,
         tuning: IndexerTuning = IndexerTuning(),
         limits: extract.ExtractLimits | None = None,
+        retry_failed: bool = False,
     ):
         self.store = store
+        self.retry_failed = retry_failed
         self.embedder = embedder
         self.settings = settings
         self.tuning = tuning
@@ -221,7 +223,8 @@ class Indexer:
         return dict(sorted(found.items()))
 
     def _visit(self, extractor, path: str, size: int, mtime_ns: int, old: FileRecord | None):
-        if old is not None and (old.size, old.mtime_ns) == (size, mtime_ns):
+        retry = self.retry_failed and old is not None and old.status == "error"
+        if old is not None and (old.size, old.mtime_ns) == (size, mtime_ns) and not retry:
             self._counts["unchanged"] += 1
             return
         blank = FileRecord(path, size, mtime_ns, "", "error")
@@ -234,7 +237,7 @@ class Indexer:
             self._fail(blank, os_reason(exc, path))
             return
         record = FileRecord(path, size, mtime_ns, digest, "indexed")
-        if old is not None and old.content_hash == digest:
+        if old is not None and old.content_hash == digest and not retry:
             # Same bytes, new stat (touched, copied back): no extraction, no embedding.
             self._records_only.append(
                 FileRecord(

@@ -97,8 +97,12 @@ class KnowledgeBase:
         *,
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
+        retry_failed: bool = False,
     ) -> IndexReport:
-        """Index files and folders; unchanged files cost nothing. Safe to cancel."""
+        """Index files and folders; unchanged files cost nothing. Safe to cancel.
+
+        A file that failed before waits for a change, unless `retry_failed`.
+        """
         with self._write_lock:
             indexer = Indexer(
                 self.store,
@@ -107,6 +111,7 @@ class KnowledgeBase:
                 progress=progress,
                 cancel=cancel,
                 limits=self._limits,
+                retry_failed=retry_failed,
             )
             return indexer.run(targets)
 

@@ -288,15 +288,13 @@ class SyncEngine:
             for path in plan.delete:
                 self.emit("removed", path)
             removed = len(plan.delete)
-        # The indexer skips a file whose record matches its stat; a failed one being
-        # retried must look new to it.
-        retried = [p for p in plan.reembed if p in records and records[p].status == "error"]
-        if retried and not job.cancelled:
-            self.kb.remove([Path(p) for p in retried])
         report = IndexReport()
         if plan.to_index and not job.cancelled:
             targets = [Path(p) for p in plan.to_index]
-            report = self.kb.index(targets, progress=job.report, cancel=job.cancel)
+            # The plan chose these files, failed ones included when a retry was asked for.
+            report = self.kb.index(
+                targets, progress=job.report, cancel=job.cancel, retry_failed=True
+            )
             self._report_indexed(plan, report)
         return IndexReport(
             indexed=report.indexed,

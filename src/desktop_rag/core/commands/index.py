@@ -20,6 +20,11 @@ BAR_WIDTH = 24
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("index", help="index files and folders (unchanged files are skipped)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="a file or folder")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="read again the files that failed before, even if they did not change",
+    )
     p.set_defaults(func=run_index)
 
     p = subparsers.add_parser("search", help="find the passages that best match a query")
@@ -87,7 +92,8 @@ def run_index(args: argparse.Namespace) -> int:
     kb = open_knowledge_base(args.data_dir)
     printer = ProgressPrinter()
     try:
-        report = kb.index([Path(p) for p in args.paths], progress=printer)
+        targets = [Path(p) for p in args.paths]
+        report = kb.index(targets, progress=printer, retry_failed=args.retry_failed)
     finally:
         printer.finish()
         kb.close()
