@@ -41,11 +41,11 @@ def _driver(data_dir: str, folder: str) -> None:
 
     class SmallBatches(KnowledgeBase):
         # Many small writes, so that kills land before, inside and after writes.
-        def index(self, targets, *, progress=None, cancel=None):
+        def index(self, targets, *, progress=None, cancel=None, retry_failed=False):
             tuning = IndexerTuning(embed_group=6, embed_slice=3, write_rows=6)
             indexer = Indexer(
                 self.store, self.embedder, self.settings,
-                progress=progress, cancel=cancel, tuning=tuning,
+                progress=progress, cancel=cancel, tuning=tuning, retry_failed=retry_failed,
             )  # fmt: skip
             return indexer.run(targets)
 
