@@ -6,7 +6,13 @@ from PySide6.QtCore import Qt
 
 from desktop_rag.core.history import Conversation
 from desktop_rag.core.records import SkippedFile
-from desktop_rag.services.folder_status import FolderState, FolderStatus, describe, format_eta
+from desktop_rag.services.folder_status import (
+    FolderState,
+    FolderStatus,
+    activity,
+    describe,
+    format_eta,
+)
 from desktop_rag.ui.conversation_list_model import ConversationListModel, ConversationRole
 from desktop_rag.ui.failed_files_model import FailedFileRole, FailedFilesModel
 from desktop_rag.ui.folder_list_model import FolderListModel, FolderRole
@@ -34,6 +40,9 @@ def test_folder_state_lines():
     assert describe(FolderStatus("/x", FolderState.INDEXING)) == "Scanning…"
     assert describe(FolderStatus("/x", FolderState.UNAVAILABLE)).startswith("Unavailable")
     assert describe(FolderStatus("/x", files=1, errors=1)) == "Watching · 1 file · 1 problem"
+    reading = FolderStatus("/x", FolderState.INDEXING, phase="extracting", current="/x/a/r.pdf")
+    assert activity(reading) == "Reading r.pdf"
+    assert activity(FolderStatus("/x", current="/x/a.md")) == ""  # watching: nothing under way
     assert format_eta(None) == "" and format_eta(9) == "9 s left"
     assert format_eta(3 * 3600 + 120) == "3 h 02 min left"
 

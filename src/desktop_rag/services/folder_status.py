@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class FolderState(enum.StrEnum):
@@ -45,6 +46,25 @@ def format_eta(seconds: float | None) -> str:
         return f"{minutes}:{seconds:02d} left"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min left"
+
+
+_PHASE_WORDS = {
+    "scanning": "Looking through",
+    "extracting": "Reading",
+    "embedding": "Embedding the passages of",
+    "writing": "Saving",
+    "removing": "Forgetting",
+}
+
+
+def activity(status: FolderStatus) -> str:
+    """What the indexer is doing right now, for the folder's tooltip; "" when idle."""
+    if status.state is not FolderState.INDEXING or not status.current:
+        return ""
+    if status.phase == "optimizing":
+        return "Tidying the index"
+    word = _PHASE_WORDS.get(status.phase, "Working on")
+    return f"{word} {Path(status.current).name or status.current}"
 
 
 def describe(status: FolderStatus) -> str:

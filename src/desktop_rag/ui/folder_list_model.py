@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from desktop_rag.services.folder_status import FolderState, FolderStatus, describe
+from desktop_rag.services.folder_status import FolderState, FolderStatus, activity, describe
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -50,7 +50,8 @@ class FolderListModel(QAbstractListModel):
             case Qt.ItemDataRole.DisplayRole:
                 return Path(status.path).name or status.path
             case Qt.ItemDataRole.ToolTipRole:
-                return f"{status.path}\n{describe(status)}"
+                now = activity(status)
+                return f"{status.path}\n{describe(status)}" + (f"\n{now}" if now else "")
             case Qt.ItemDataRole.AccessibleTextRole:
                 return f"{Path(status.path).name}: {describe(status)}"
             case FolderRole.PATH:
