@@ -50,6 +50,7 @@ class LlamaBackend:
 
         self._llama_cpp = llama_cpp
         self._llm: Any = None
+        self._progress_callback: Any = None
 
     def hello(self) -> dict[str, Any]:
         return {
@@ -62,7 +63,9 @@ class LlamaBackend:
     ) -> dict[str, Any]:
         self.unload()
         threads = req.get("n_threads") or default_threads()
-        with _load_progress(self._llama_cpp, on_progress):
+        with _load_progress(self._llama_cpp, on_progress) as callback:
+            # The model's parameters keep a pointer to the callback: it must live as long.
+            self._progress_callback = callback
             llm = self._llama_cpp.Llama(
                 model_path=req["path"],
                 n_ctx=req["n_ctx"],
@@ -128,7 +131,7 @@ def _redirect_output(log_path: str | None) -> None:
 
 
 @contextlib.contextmanager
-def _load_progress(llama_cpp: Any, on_progress: Callable[[float], None] | None) -> Iterator[None]:
+def _load_progress(llama_cpp: Any, on_progress: Callable[[float], None] | None) -> Iterator[Any]:
     """Report llama.cpp's loading progress (whole percents only: it calls per tensor).
 
     `Llama()` has no parameter for llama.cpp's `progress_callback`, so the default model
@@ -136,7 +139,7 @@ def _load_progress(llama_cpp: Any, on_progress: Callable[[float], None] | None) 
     time, so swapping the module's function here races nothing.
     """
     if on_progress is None:
-        yield
+        yield None
         return
     lib = llama_cpp.llama_cpp
     last = [-1]
@@ -158,7 +161,7 @@ def _load_progress(llama_cpp: Any, on_progress: Callable[[float], None] | None) 
 
     lib.llama_model_default_params = params_with_progress
     try:
-        yield
+        yield callback
     finally:
         lib.llama_model_default_params = default_params
 
