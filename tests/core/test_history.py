@@ -8,29 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_rag.core.history import History, SavedSource, title_from
-
-
-@dataclass(frozen=True)
-class _AnswerSource:  # the shape of the answerer's Source record
-    number: int
-    path: str
-    page: int | None
-    text: str
-    start: int
-    end: int
-    score: float
-    cited: bool
+from desktop_rag.core.llm.records import Source
 
 
 def test_messages_round_trip_with_sources(tmp_path: Path):
     history = History.open(tmp_path / "h.sqlite3")
     conv = history.create_conversation()
     history.add_message(conv.id, "user", "What is the colour of the moon rover?")
-    src = _AnswerSource(1, "/docs/rover.pdf", 3, "The rover is teal.", 10, 28, 0.8, True)
+    src = Source(1, "/docs/rover.pdf", 3, "The rover is teal.", 10, 28, 0.8, True)
     msg_id = history.add_message(conv.id, "assistant", "", complete=False)
     history.update_message(msg_id, "It is teal [1].", sources=[src], complete=True)
 
