@@ -66,13 +66,12 @@ class AppServices:
             self.chat.reconfigure(self.chat_factory_for(new), new)
         ignore_changed = old.ignore_patterns != new.ignore_patterns
         if ignore_changed:
-            self.index.set_ignore_patterns(new.ignore_patterns)
             self.watch.set_ignore_patterns(new.ignore_patterns)
         if rebuild:
-            self.index.rebuild(self.index_factory_for(new))
+            self.index.rebuild(self.index_factory_for(new), new.ignore_patterns)
             self.folders.reindex_all()
         elif any(getattr(old, f) != getattr(new, f) for f in INDEX_FIELDS):
-            self.index.reconfigure(self.index_factory_for(new))
+            self.index.reconfigure(self.index_factory_for(new), new.ignore_patterns)
             if ignore_changed:  # newly skipped files leave the index, newly allowed ones join
                 self.folders.reindex_all()
 

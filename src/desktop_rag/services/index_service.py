@@ -88,18 +88,17 @@ class IndexService(QObject):
         job = functools.partial(self._changes_job, batch, tuple(folders))
         return self._submit("changes", folders[0] if folders else "", job)
 
-    def rebuild(self, factory: IndexFactory) -> None:
+    def rebuild(self, factory: IndexFactory, ignore_patterns: tuple[str, ...]) -> None:
         """Drop the whole index; the next jobs build it again (another embedding model)."""
         self._runner.cancel_all()
-        self._submit("rebuild", "", functools.partial(self._rebuild_job, factory))
+        job = functools.partial(self._rebuild_job, factory, ignore_patterns)
+        self._submit("rebuild", "", job)
 
-    def reconfigure(self, factory: IndexFactory) -> None:
-        """New settings for indexing: reopen the knowledge base with them before the next job."""
-        self._submit("status", "", functools.partial(self._replace_job, factory))
-
-    def set_ignore_patterns(self, patterns: tuple[str, ...]) -> None:
-        """Skip these from the next sync on (the jobs queued before keep the old rules)."""
-        self._submit("status", "", functools.partial(self._ignore_job, patterns))
+    def reconfigure(self, factory: IndexFactory, ignore_patterns: tuple[str, ...]) -> None:
+        """New settings for indexing: reopen the knowledge base with them before the next job
+        (the jobs queued before keep the old ones)."""
+        job = functools.partial(self._replace_job, factory, ignore_patterns)
+        self._submit("status", "", job)
 
     def refresh_status(self) -> int:
         return self._submit("status", "", self._status_job)
@@ -187,21 +186,20 @@ class IndexService(QObject):
         self._kb_ready().remove([Path(folder)])
         return FolderOutcome(folder, None, 0, 0)
 
-    def _rebuild_job(self, factory: IndexFactory, ctx: JobContext):
-        self._close_job(ctx)
-        self._factory = factory
+    def _rebuild_job(
+        self, factory: IndexFactory, ignore_patterns: tuple[str, ...], ctx: JobContext
+    ):
+        self._close_job(ctx)  # the sync engine is built again, with the new rules
+        self._factory, self._ignore_patterns = factory, ignore_patterns
         if self._index_dir.exists():
             shutil.rmtree(self._index_dir)
         return self._kb_ready().status()
 
-    def _replace_job(self, factory: IndexFactory, ctx: JobContext):
-        self._close_job(ctx)
-        self._factory = factory
-        return self._kb_ready().status()
-
-    def _ignore_job(self, patterns: tuple[str, ...], ctx: JobContext):
-        self._ignore_patterns = patterns
-        self._sync = None  # built again with the new rules
+    def _replace_job(
+        self, factory: IndexFactory, ignore_patterns: tuple[str, ...], ctx: JobContext
+    ):
+        self._close_job(ctx)  # the sync engine is built again, with the new rules
+        self._factory, self._ignore_patterns = factory, ignore_patterns
         return self._kb_ready().status()
 
     def _close_job(self, ctx: JobContext | None) -> None:
