@@ -9,12 +9,28 @@ The two paths alternate, and every repetition changes the first source's first l
 both see the same prefix-cache situation (only the system prompt is reused).
 
     python benchmarks/answer_latency.py [--model GGUF] [--reps 5] [--max-tokens 96]
+        [--compare-build DIR]
+
+--compare-build DIR adds a table of llama.cpp builds: the installed one (the portable
+x86-64-v3 default) against another llama-cpp-python installed in DIR, e.g. the fastest build
+for this machine:
+
+    .venv/bin/pip install --no-deps --target .bench/llama-native \
+        "$(make -s llama-wheel LLAMA_NATIVE=1 | tail -n 1)"   # builds it once (minutes)
+
+Each build runs in its own process (same model, context, threads, prompt and seed), taking
+turns; the table gives prompt and generated tokens/s from llama.cpp's own counters and the
+ratio to the other build.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 from desktop_rag.core.llm import Answerer, ModelHost
@@ -67,13 +83,78 @@ def run_direct(llm, messages, max_tokens: int, seed: int) -> tuple[float, float 
     return first - start, speed, tokens
 
 
+def build_worker(model: str, ctx: int, threads: int, reps: int, max_tokens: int) -> None:
+    """In a process of its own: one llama.cpp build's prompt and generation speed (JSON)."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(
+        model_path=model, n_ctx=ctx, n_gpu_layers=0, n_threads=threads,
+        n_threads_batch=threads, verbose=False,
+    )  # fmt: skip
+    prompt = "\n\n".join(CHUNKS * 3) + f"\n\nQuestion: {QUESTION}\nAnswer:"
+    rows = []
+    for rep in range(reps + 1):
+        llm.reset()  # no prefix cache: every repetition evaluates the whole prompt
+        llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, seed=rep)
+        perf = llama_cpp.llama_perf_context(llm._ctx.ctx)
+        if rep:  # rep 0 warms up
+            rows.append(
+                (perf.n_p_eval / (perf.t_p_eval_ms / 1000), perf.n_eval / (perf.t_eval_ms / 1000))
+            )
+        llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
+    print(json.dumps({
+        "system_info": llama_cpp.llama_print_system_info().decode(),
+        "prompt_tokens": llm.n_tokens - max_tokens, "rows": rows,
+    }))  # fmt: skip
+
+
+def compare_builds(args: argparse.Namespace, threads: int) -> None:
+    from desktop_rag.core.llm.cpu_features import build_features, describe
+
+    builds = {"installed (portable)": None, f"other ({args.compare_build})": args.compare_build}
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in builds}
+    features: dict[str, str] = {}
+    for _turn in range(2):  # take turns, so both see the same machine load
+        for name, path in builds.items():
+            env = dict(os.environ)
+            if path:
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
+            out = subprocess.run(
+                [sys.executable, __file__, "--build-worker", "--model", args.model,
+                 "--ctx", str(args.ctx), "--reps", str(args.reps), "--threads", str(threads),
+                 "--max-tokens", str(args.max_tokens)],
+                env=env, capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            data = json.loads(out.strip().splitlines()[-1])
+            results[name].extend(tuple(r) for r in data["rows"])
+            features[name] = describe(build_features(data["system_info"]))
+    base = "installed (portable)"
+    med = {n: (statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows))
+           for n, rows in results.items()}  # fmt: skip
+    other = next(n for n in builds if n != base)
+    print(f"\nllama.cpp builds, {threads} threads, {len(results[base])} runs each (median):")
+    print(f"{'build':<40} {'prompt tok/s':>12} {'gen tok/s':>10}  features")
+    for name in builds:
+        print(f"{name:<40} {med[name][0]:>12.1f} {med[name][1]:>10.1f}  {features[name]}")
+    print(
+        f"portable / other: prompt {med[base][0] / med[other][0]:.2f}x, "
+        f"generation {med[base][1] / med[other][1]:.2f}x (aim >= 0.90)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(default_chat_model()))
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--ctx", type=int, default=4096)
+    parser.add_argument("--compare-build", metavar="DIR", help="another llama-cpp-python's folder")
+    parser.add_argument("--build-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=default_threads(), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_worker:
+        build_worker(args.model, args.ctx, args.threads, args.reps, args.max_tokens)
+        return
     seed = 1234
     settings = Settings(
         chat_model=args.model,
@@ -164,6 +245,9 @@ def main() -> None:
             f"-> time per token {d_tps / a_tps:.2f}x"
         )
     print("(app/direct: 1.00x = no overhead; aim <= 1.1x. 'best' is the least noisy on a busy CPU)")
+    if args.compare_build:
+        del llm
+        compare_builds(args, threads)
 
 
 if __name__ == "__main__":

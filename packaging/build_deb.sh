@@ -76,11 +76,14 @@ PyTorch, LanceDB, llama.cpp, all-MiniLM-L6-v2 under Apache-2.0, SmolLM2 under Ap
 their license files are kept beside them where their wheels ship them.
 COPYRIGHT
 
-# Depends: what the bundle links to but does not carry, measured with ldd on the frozen
-# folder (packaging/README.md, "Checking the Linux bundle"): glibc (at least the build
-# machine's: binaries built against it need its symbol versions), the OpenGL/EGL dispatch
-# libraries, and the few xcb and Wayland libraries PyInstaller leaves to the system.
+# Depends: glibc (at least the build machine's: binaries built against it need its symbol
+# versions) and every system library Qt's display plugins need beyond glibc (xcb, Wayland,
+# EGL/GL, fontconfig ...). That list lives in desktop_rag.core.system_libs, which the app's
+# launcher also uses to name what is missing, so the package and the check cannot drift.
+# PYTHON: an interpreter that can import the package's dependencies (make package passes .venv's).
 GLIBC=$(ldd --version | head -n 1 | awk '{print $NF}')
+DISPLAY_DEPENDS=$(PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" \
+    -m desktop_rag.core.system_libs --deb-depends)
 INSTALLED_KB=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
 cat >"$STAGE/DEBIAN/control" <<CONTROL
 Package: desktop-rag
@@ -89,8 +92,7 @@ Section: utils
 Priority: optional
 Architecture: $ARCH
 Installed-Size: $INSTALLED_KB
-Depends: libc6 (>= $GLIBC), libgl1, libegl1, libxcb1, libxcb-icccm4, libxcb-keysyms1,
- libwayland-client0, libwayland-cursor0, libwayland-egl1
+Depends: libc6 (>= $GLIBC), $DISPLAY_DEPENDS
 Recommends: hicolor-icon-theme, desktop-file-utils, fonts-dejavu-core | fonts-freefont-ttf
 Maintainer: $MAINTAINER
 Description: chat with the folders on your own computer, fully offline

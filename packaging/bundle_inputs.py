@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
+from types import ModuleType
 
 SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MINILM_DEST = "models/all-MiniLM-L6-v2"
@@ -129,7 +131,44 @@ def llama_cpp_binaries() -> list[tuple[str, str]]:
             f"desktop_rag.spec: no llama.cpp shared library found in {lib_dir}; the frozen app "
             "could not load any chat model. Reinstall llama-cpp-python (make setup) and rebuild."
         )
+    check_portable(libs)
     return [(str(p), LLAMA_LIB_DEST) for p in libs]
+
+
+def check_portable(libs: list[Path]) -> None:
+    """Stop the build if a library uses instructions beyond x86-64-v3 (see isa_scan.py).
+
+    A wheel compiled with -march=native (LLAMA_NATIVE=1) on an AVX-512 or AMX machine runs
+    there and dies with SIGILL on most users' computers; an installer must never carry one.
+    """
+    isa_scan = _sibling("isa_scan")
+    if not isa_scan.applies_here():
+        return
+    try:
+        bad = [r for r in map(isa_scan.scan_library, libs) if not r.portable]
+    except RuntimeError as exc:
+        raise BundleInputError(f"desktop_rag.spec: {exc}") from exc
+    if bad:
+        raise BundleInputError(
+            "desktop_rag.spec: llama.cpp was built for this computer's CPU, not for the "
+            "portable x86-64-v3 baseline, so the installer would crash (SIGILL) on other "
+            "computers:\n  "
+            + "\n  ".join(r.summary() for r in bad)
+            + "\nRebuild it with the default flags (make setup, without LLAMA_NATIVE=1) and "
+            "package again."
+        )
+
+
+def _sibling(name: str) -> ModuleType:
+    """A module beside this file, whether the spec or a test loaded this one by path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def embedder_datas() -> list[tuple[str, str]]:

@@ -155,7 +155,7 @@ def test_stop_during_prompt_processing_within_half_a_second(host, answerer):
 
 
 def test_child_abort_is_a_model_error_and_the_next_question_works(host, answerer):
-    host.arm_abort_for_test()
+    host.arm_crash_for_test()
     with pytest.raises(ModelError, match="SIGABRT"):
         answerer.ask("What does the Zorblax reactor run on?")
     answer = answerer.ask("What does the Zorblax reactor run on?")

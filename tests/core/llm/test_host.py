@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from desktop_rag.core.errors import ModelError
+from desktop_rag.core.llm.exit_cause import ModelCrash
 from desktop_rag.core.llm.gpu_fit import GIB
 from desktop_rag.core.llm.gpu_probe import GpuInfo, GpuProbe
 from desktop_rag.core.llm.host import ModelHost
@@ -95,12 +97,106 @@ def test_cancel_during_prompt_processing_kills_and_restarts(host, models):
 
 
 def test_a_crash_becomes_a_model_error_and_the_next_call_works(host):
-    host.arm_abort_for_test()
-    with pytest.raises(ModelError, match="stopped by SIGABRT while generating"):
+    host.arm_crash_for_test()
+    with pytest.raises(
+        ModelError, match=r"crashed \(SIGABRT: llama.cpp aborted\) while generating"
+    ):
         host.generate(user("one two three"), on_token=lambda t: None)
     pieces: list[str] = []
     host.generate(user("still alive"), on_token=pieces.append)
     assert pieces == ["still ", "alive "]
+
+
+class OomCounter:
+    """Stands in for /proc/vmstat's oom_kill: `bump()` is what the kernel's OOM killer does."""
+
+    def __init__(self) -> None:
+        self.value = 7
+
+    def __call__(self) -> int:
+        return self.value
+
+
+AVX2_BUILD = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | "
+AVX512_CPU = frozenset({"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2", "AVX512"})
+SEGV_LOG = ("llama_decode: evaluating batch", "ggml_graph_compute: thread 1 exiting")
+ALLOC_LOG = (
+    "ggml_backend_cpu_buffer_type_alloc_buffer: failed to allocate buffer of size 8589934592",
+)
+OOM_LOG = ("llama_kv_cache: CPU KV buffer size = 64.00 MiB",)
+
+
+@pytest.mark.parametrize(
+    ("sig", "log", "oom_kill", "cause", "words"),
+    [
+        (signal.SIGILL, (), False, "instructions",
+         ["instruction this computer does not have (SIGILL)", "reports every feature the build "
+          "uses (SSE3, SSSE3, AVX, AVX2, F16C, FMA and BMI2) but refused one", "make setup"]),
+        (signal.SIGKILL, OOM_LOG, True, "memory",
+         ["ran out of memory while generating an answer", "the system stopped it",
+          "fewer GPU layers, a smaller context"]),
+        (signal.SIGKILL, (), False, "killed", ["killed (SIGKILL) by another program"]),
+        (signal.SIGABRT, ALLOC_LOG, False, "memory",
+         ["ran out of memory", "failed to allocate buffer of size 8589934592"]),
+        (signal.SIGSEGV, SEGV_LOG, False, "crash",
+         ["crashed (SIGSEGV: invalid memory access) while generating an answer",
+          "Last lines of the model log: llama_decode: evaluating batch / "
+          "ggml_graph_compute: thread 1 exiting", "model.log"]),
+    ],
+)  # fmt: skip
+def test_each_way_the_child_dies_is_explained_and_the_next_question_restarts_it(
+    models, tmp_path, monkeypatch, sig, log, oom_kill, cause, words
+):
+    monkeypatch.setenv("FAKE_LLM_SYSTEM_INFO", AVX2_BUILD)
+    oom = OomCounter()
+    h = ModelHost(
+        Settings(chat_model=models["one"]),
+        log_dir=tmp_path,
+        backend=BACKEND,
+        probe=lambda: NO_GPU,
+        cpu=lambda: AVX512_CPU,
+        oom_kills=oom,
+    )
+    try:
+        h.arm_crash_for_test(sig, log)
+        pid = h.child_pid
+        if oom_kill:
+            oom.value += 1
+        with pytest.raises(ModelCrash) as err:
+            h.generate(user("one two three"), on_token=lambda t: None)
+        assert err.value.cause == cause
+        for text in words:
+            assert text in str(err.value)
+        if cause != "instructions":
+            assert "instruction" not in str(err.value)
+        if cause != "memory":
+            assert "memory ran out" not in str(err.value)
+        pieces: list[str] = []
+        h.generate(user("back again"), on_token=pieces.append)
+        assert pieces == ["back ", "again "]
+        assert h.child_pid not in (None, pid)
+    finally:
+        h.close()
+
+
+def test_a_build_using_instructions_the_cpu_lacks_is_refused_before_it_runs(models, monkeypatch):
+    monkeypatch.setenv("FAKE_LLM_SYSTEM_INFO", AVX2_BUILD + "AVX512 = 1 | AVX512_VNNI = 1 |")
+    old_cpu = frozenset({"SSE3", "SSSE3", "AVX"})  # a 2012 Ivy Bridge: no AVX2, FMA, F16C
+    h = ModelHost(
+        Settings(chat_model=models["one"]), backend=BACKEND, probe=lambda: NO_GPU,
+        cpu=lambda: old_cpu,
+    )  # fmt: skip
+    try:
+        with pytest.raises(ModelError) as err:
+            h.load()
+        text = str(err.value)
+        assert "uses AVX2, F16C, FMA, BMI2, AVX512 and AVX512_VNNI, which this processor lacks" in (
+            text
+        )
+        assert "LLAMA_NATIVE=1 make setup" in text
+        assert h.child_pid is None and h.info is None
+    finally:
+        h.close()
 
 
 def test_an_error_in_the_callback_stops_generation_and_propagates(host):

@@ -40,9 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.set_defaults(func=run_ask)
 
-    p = subparsers.add_parser("doctor", help="versions, GPU, and how the model would be loaded")
+    p = subparsers.add_parser(
+        "doctor", help="versions, CPU and GPU, a one-token model test, and the layer plan"
+    )
     _model_options(p)
     p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.add_argument(
+        "--no-model", action="store_true", help="skip the one-token test (no model is loaded)"
+    )
     p.set_defaults(func=run_doctor)
 
 
@@ -125,7 +130,7 @@ def run_ask(args: argparse.Namespace) -> int:
 def run_doctor(args: argparse.Namespace) -> int:
     from desktop_rag.core.llm.doctor import collect, format_report
 
-    report = collect(_settings(args))
+    report = collect(_settings(args), run_model=not args.no_model)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -1,15 +1,15 @@
 """The parent's handle on one model child process: start, talk, watch, kill.
 
-Knows nothing about models; `host.py` decides what to ask. A child that dies (llama.cpp
-aborts the whole process on some GPU errors) becomes a `ModelError` with the exit signal
-and the last lines llama.cpp wrote to the child's log.
+Knows nothing about models; `host.py` decides what to ask. A child that dies becomes a
+`ModelCrash` that names the true cause (`exit_cause.py`): instructions this CPU lacks,
+memory, or a crash quoting the last lines llama.cpp wrote to the child's log.
 """
 
 from __future__ import annotations
 
 import ctypes
 import multiprocessing
-import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +18,8 @@ from typing import Any
 
 from desktop_rag.core.errors import ModelError
 from desktop_rag.core.llm import worker
+from desktop_rag.core.llm.cpu_features import build_features, cpu_features
+from desktop_rag.core.llm.exit_cause import ChildExit, ModelCrash, explain_exit
 
 POLL_S = 0.02
 STARTUP_TIMEOUT_S = 120.0
@@ -36,8 +38,32 @@ class ChildError(Exception):
         super().__init__(f"{kind}: {message}")
 
 
+def read_oom_kills() -> int | None:
+    """How many processes the Linux kernel's OOM killer has killed since boot (None: unknown).
+
+    `/proc/vmstat` is readable without privileges (Linux 4.13+), unlike the kernel log.
+    """
+    try:
+        with open("/proc/vmstat", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 class ChildProcess:
-    def __init__(self, log_path: Path, backend: str = worker.DEFAULT_BACKEND):
+    def __init__(
+        self,
+        log_path: Path,
+        backend: str = worker.DEFAULT_BACKEND,
+        oom_kills: Callable[[], int | None] = read_oom_kills,
+        cpu: Callable[[], frozenset[str] | None] = cpu_features,
+    ):
+        self._oom_kills = oom_kills
+        self._cpu_features = cpu
+        self._oom_at_start = oom_kills()
         # spawn, not fork: works in the frozen app and never copies the parent's threads.
         ctx = multiprocessing.get_context("spawn")
         self.log_path = log_path
@@ -143,31 +169,27 @@ class ChildProcess:
             self._proc.kill()
             self._proc.join(1.0)
 
-    def crash_error(self, during: str) -> ModelError:
+    def crash_error(self, during: str) -> ModelCrash:
+        """The error for this child having died, with its true cause (see `exit_cause`)."""
         self._proc.join(1.0)
         code = self._proc.exitcode
-        tail = self.log_tail()
+        tail = tuple(self.log_tail())
         self.kill()
-        if code is not None and code < 0:
-            try:
-                how = f"was stopped by {signal.Signals(-code).name}"
-            except ValueError:
-                how = f"was stopped by signal {-code}"
-        else:
-            how = f"exited with code {code}"
-        message = f"The model process {how} while {during}"
-        if code == -signal.SIGKILL:
-            message += "; the computer most likely ran out of memory"
-        said = error_lines(tail)
-        if said:
-            message += f". llama.cpp said: {said[-1]}"
-        error = ModelError(
-            message,
-            hint="llama.cpp stops like this when memory runs out: try fewer GPU layers, a "
-            "smaller context or a smaller model. The model is reloaded on the next question",
+        oom_now = self._oom_kills()
+        info = self.hello.get("system_info")
+        facts = ChildExit(
+            exitcode=code,
+            during=during,
+            log_tail=tail,
+            oom_killed=None
+            if oom_now is None or self._oom_at_start is None
+            else oom_now > self._oom_at_start,
+            build_features=build_features(info) if isinstance(info, str) else None,
+            cpu_features=self._cpu_features(),
+            frozen=bool(getattr(sys, "frozen", False)),
+            log_path=str(self.log_path),
         )
-        error.log_tail = tail  # type: ignore[attr-defined]
-        return error
+        return explain_exit(facts)
 
     def log_tail(self, lines: int = 20) -> list[str]:
         try:
@@ -175,14 +197,6 @@ class ChildProcess:
         except OSError:
             return []
         return [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-
-
-_ERROR_WORDS = ("error", "fail", "abort", "assert", "out of memory", "unable", "invalid")
-
-
-def error_lines(lines: list[str]) -> list[str]:
-    """The log lines worth quoting to a person; llama.cpp's chatter is left out."""
-    return [line for line in lines if any(w in line.lower() for w in _ERROR_WORDS)]
 
 
 _DURING = {

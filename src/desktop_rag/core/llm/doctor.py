@@ -1,20 +1,26 @@
-"""`desktop-rag doctor`: what is installed, whether the GPU can be used, and the layer plan.
+"""`desktop-rag doctor`: what is installed, whether the model runs here, the GPU and the plan.
 
-Collecting never raises: every part that fails is reported as text in its place.
+Collecting never raises: every part that fails is reported as text in its place. llama.cpp
+is never loaded in this process (a build for another CPU would kill it with SIGILL): a
+one-token generation in the model's own child process tells whether it runs, and the
+child's greeting says what the build was compiled for.
 """
 
 from __future__ import annotations
 
 import platform
+import time
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from desktop_rag.core.errors import UserFacingError
+from desktop_rag.core.errors import ModelError, UserFacingError
+from desktop_rag.core.llm import worker
+from desktop_rag.core.llm.cpu_features import build_features, cpu_features, describe
 from desktop_rag.core.llm.gguf_info import read_gguf_info
 from desktop_rag.core.llm.gpu_fit import gib, plan_fit
-from desktop_rag.core.llm.gpu_probe import llama_gpu_offload_supported, probe_gpus
+from desktop_rag.core.llm.gpu_probe import probe_gpus
 from desktop_rag.core.paths import default_chat_model
 from desktop_rag.core.settings import Settings
 
@@ -39,17 +45,83 @@ def _version(names: tuple[str, ...]) -> str | None:
     return None
 
 
-def collect(settings: Settings) -> dict[str, Any]:
+def run_one_token(settings: Settings, backend: str = worker.DEFAULT_BACKEND) -> dict[str, Any]:
+    """Load the model in its child process and generate one token, as an answer would.
+
+    Returns {"ok": bool, "load_s", "generate_s", "text" | "error", "cause", "runtime"}:
+    `runtime` is the child's greeting (version, gpu_offload, system_info), `cause` the
+    `ModelCrash` cause when the process died ("instructions", "memory" ...).
+    """
+    from desktop_rag.core.llm.host import ModelHost
+
+    host = ModelHost(settings, backend=backend)
+    result: dict[str, Any] = {"ok": False}
+    try:
+        host.start()
+        start = time.perf_counter()
+        host.load()
+        result["load_s"] = round(time.perf_counter() - start, 2)
+        pieces: list[str] = []
+        start = time.perf_counter()
+        host.generate(
+            [{"role": "user", "content": "Say OK."}],
+            on_token=pieces.append,
+            max_tokens=1,
+            temperature=0.0,
+            seed=1,
+        )
+        result.update(ok=True, generate_s=round(time.perf_counter() - start, 2))
+        result["text"] = "".join(pieces)
+    except ModelError as exc:
+        result.update(error=str(exc), cause=getattr(exc, "cause", None))
+    finally:
+        result["runtime"] = host.runtime
+        host.close()
+    return result
+
+
+def cpu_report(system_info: str | None) -> dict[str, Any]:
+    """The instruction features the build uses next to those this CPU reports."""
+    cpu = cpu_features()
+    build = build_features(system_info) if system_info else None
+    return {
+        "machine": platform.machine(),
+        "processor": _processor_name(),
+        "cpu_features": None if cpu is None else sorted(cpu),
+        "build_features": None if build is None else sorted(build),
+        "missing": None if cpu is None or build is None else sorted(build - cpu),
+    }
+
+
+def _processor_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def collect(
+    settings: Settings, *, run_model: bool = True, backend: str = worker.DEFAULT_BACKEND
+) -> dict[str, Any]:
     versions = {"python": platform.python_version()}
     versions.update({label: _version(names) for label, names in PACKAGES.items()})
     report: dict[str, Any] = {"versions": versions}
-    try:
-        offload: bool | None = llama_gpu_offload_supported()
-        report["llama_gpu_offload"] = offload
-    except Exception as exc:  # not installed, or its shared library does not load
-        offload = None
-        report["llama_gpu_offload"] = None
-        report["llama_error"] = f"llama-cpp-python cannot be imported: {exc}"
+    test = run_one_token(settings, backend) if run_model else None
+    runtime = (test or {}).get("runtime") or {}
+    report["one_token"] = (
+        None if test is None else {k: v for k, v in test.items() if k != "runtime"}
+    )
+    report["cpu"] = cpu_report(runtime.get("system_info"))
+    offload = runtime.get("gpu_offload")
+    report["llama_gpu_offload"] = None if offload is None else bool(offload)
+    if offload is None:
+        report["llama_error"] = (
+            "not checked (--no-model)" if test is None else "the model process did not start"
+        )
     probe = probe_gpus()
     report["gpus"] = [asdict(g) for g in probe.gpus]
     report["gpu_reason"] = probe.reason
@@ -85,6 +157,16 @@ def format_report(report: dict[str, Any]) -> str:
     lines = ["Versions:"]
     for name, version in report["versions"].items():
         lines.append(f"  {name:<22} {version or 'not installed'}")
+    lines.extend(_cpu_lines(report.get("cpu")))
+    test = report.get("one_token")
+    if test is not None:
+        if test["ok"]:
+            lines.append(
+                f"Model test: OK, one token generated in a child process (load "
+                f"{test['load_s']:.1f} s, first token {test['generate_s']:.1f} s)"
+            )
+        else:
+            lines.append(f"Model test: FAILED: {test['error']}")
     offload = report["llama_gpu_offload"]
     if offload is None:
         lines.append(f"llama.cpp GPU offload: unknown ({report.get('llama_error')})")
@@ -115,3 +197,23 @@ def format_report(report: dict[str, Any]) -> str:
     )
     lines.append(f"  {fit['reason']}")
     return "\n".join(lines)
+
+
+def _cpu_lines(cpu: dict[str, Any] | None) -> list[str]:
+    if not cpu:
+        return []
+    lines = [f"CPU: {cpu['processor'] or '?'} ({cpu['machine']})"]
+    build, have = cpu["build_features"], cpu["cpu_features"]
+    if build is None:
+        lines.append("  llama.cpp build uses: unknown (its process did not start)")
+    else:
+        lines.append(f"  llama.cpp build uses: {describe(set(build)) or 'no SIMD extensions'}")
+    if have is None:
+        lines.append("  this CPU has: unknown (the operating system does not say)")
+    else:
+        lines.append(f"  this CPU has: {describe(set(have)) or 'none of them'}")
+    if cpu["missing"]:
+        lines.append(f"  MISSING on this CPU: {describe(set(cpu['missing']))}")
+    elif cpu["missing"] is not None:
+        lines.append("  every instruction the build uses is present")
+    return lines

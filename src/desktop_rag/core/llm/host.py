@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -19,7 +21,9 @@ from typing import Any
 
 from desktop_rag.core.errors import ModelError
 from desktop_rag.core.llm import worker
-from desktop_rag.core.llm.child import Cancelled, ChildError, ChildProcess
+from desktop_rag.core.llm.child import Cancelled, ChildError, ChildProcess, read_oom_kills
+from desktop_rag.core.llm.cpu_features import build_features, cpu_features
+from desktop_rag.core.llm.exit_cause import ModelCrash, unsupported_cpu
 from desktop_rag.core.llm.gguf_info import GgufInfo, read_gguf_info
 from desktop_rag.core.llm.gpu_fit import (
     OFF_REASON,
@@ -49,13 +53,20 @@ class ModelHost:
         log_dir: Path | None = None,
         backend: str = worker.DEFAULT_BACKEND,
         probe: Callable[[], GpuProbe] = probe_gpus,
+        cpu: Callable[[], frozenset[str] | None] | None = None,
+        oom_kills: Callable[[], int | None] = read_oom_kills,
     ):
+        """`backend`, `probe`, `cpu` and `oom_kills` are seams for tests: the model code run
+        in the child, the GPU probe, this CPU's features and the kernel's OOM-kill count."""
         self._settings = settings
+        self._cpu_features = cpu or cpu_features
+        self._oom_kills = oom_kills
         self._backend = backend
         self._probe = probe
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._child: ChildProcess | None = None
+        self._runtime: dict[str, Any] = {}
         self._info: ModelInfo | None = None
         self._model_path: str | None = None  # chosen with load(); None = from settings
         self._headers: dict[tuple[str, int, int], GgufInfo] = {}
@@ -75,6 +86,12 @@ class ModelHost:
     def info(self) -> ModelInfo | None:
         """The loaded model, or None (not loaded yet, or unloaded after a crash or stop)."""
         return self._info
+
+    @property
+    def runtime(self) -> dict[str, Any]:
+        """The last model process's greeting: llama-cpp-python `version`, `gpu_offload`
+        (bool) and `system_info` (llama.cpp's build features); empty if none started."""
+        return dict(self._runtime)
 
     @property
     def child_pid(self) -> int | None:
@@ -100,6 +117,15 @@ class ModelHost:
                 self._model_path = None
             if any(getattr(old, f) != getattr(settings, f) for f in _RELOAD_FIELDS):
                 self._unload()
+
+    def start(self) -> dict[str, Any]:
+        """Start the model process without loading a model; returns its greeting (`runtime`).
+
+        Raises ModelError (a `ModelCrash` if the process dies at start, e.g. SIGILL)."""
+        with self._lock:
+            self._stop.clear()
+            self._ensure_child(None)
+            return self.runtime
 
     def load(
         self,
@@ -206,11 +232,14 @@ class ModelHost:
             if self._own_log:
                 self._log_path.unlink(missing_ok=True)
 
-    def arm_abort_for_test(self) -> None:
-        """Test hook: the child calls os.abort() right after its next generated token."""
+    def arm_crash_for_test(
+        self, sig: int = signal.SIGABRT, log_lines: tuple[str, ...] = ()
+    ) -> None:
+        """Test hook: right after its next generated token the child writes `log_lines` to
+        the model log and dies by signal `sig` (SIGABRT: what llama.cpp does on GPU errors)."""
         with self._lock:
             self._ensure_loaded(None)
-            self._request("arm_abort", None)
+            self._request("arm_crash", {"signal": int(sig), "log": list(log_lines)})
 
     # Internals; callers hold the lock.
 
@@ -247,7 +276,7 @@ class ModelHost:
         if self._child is not None and self._child.alive():
             return self._child
         self._forget_dead_child()
-        child = ChildProcess(self._log_path, self._backend)
+        child = ChildProcess(self._log_path, self._backend, self._oom_kills, self._cpu_features)
         self._child = child
         try:
             child.wait_hello(cancel, self._stop)
@@ -257,6 +286,16 @@ class ModelHost:
         except ModelError:
             self._forget_dead_child()
             raise
+        self._runtime = dict(child.hello)
+        info = child.hello.get("system_info")
+        refusal = isinstance(info, str) and unsupported_cpu(
+            build_features(info), self._cpu_features(), frozen=bool(getattr(sys, "frozen", False))
+        )
+        if refusal:
+            # Caught before the first instruction the CPU lacks: no crash, a reason instead.
+            child.close()
+            self._child = None
+            raise refusal
         return child
 
     def _unload(self) -> None:
@@ -298,7 +337,9 @@ class ModelHost:
                 break
             except (ChildError, ModelError) as exc:
                 retry = None
-                if isinstance(plan, FitPlan):
+                # Fewer GPU layers help with memory only, not with a crash of another kind.
+                memory_or_load = not isinstance(exc, ModelCrash) or exc.cause == "memory"
+                if isinstance(plan, FitPlan) and memory_or_load:
                     shape = header.shape() if header else None
                     retry = fewer_layers(plan, shape, settings.context_size)
                 if retry is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_rag.core.errors import ModelError
-from desktop_rag.core.llm.child import error_lines
+from desktop_rag.core.llm.exit_cause import error_lines
 from desktop_rag.core.llm.gguf_info import CORRUPT_HINT, file_type_name
 from desktop_rag.core.llm.gpu_fit import FitPlan, cpu_plan
 from desktop_rag.core.llm.records import ModelInfo

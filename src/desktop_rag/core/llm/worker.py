@@ -4,7 +4,7 @@ The child owns the llama.cpp model. It reads one request at a time from its end 
 pipe and answers on the same pipe:
 
     parent -> child   ("load", {...}) ("unload", None) ("count", [text, ...])
-                      ("generate", {...}) ("arm_abort", None)
+                      ("generate", {...}) ("arm_crash", {...})
     child -> parent   ("hello", {...}) once at start, then for each request either
                       ("ok", result) or ("error", kind, message); "generate" first sends
                       ("token", text) per token, then ("done", {...}) instead of ("ok", ...);
@@ -56,6 +56,8 @@ class LlamaBackend:
         return {
             "version": self._llama_cpp.__version__,
             "gpu_offload": bool(self._llama_cpp.llama_supports_gpu_offload()),
+            # ggml's compile-time feature list: reading it runs none of the build's code.
+            "system_info": self._llama_cpp.llama_print_system_info().decode("utf-8", "replace"),
         }
 
     def load(
@@ -166,6 +168,18 @@ def _load_progress(llama_cpp: Any, on_progress: Callable[[float], None] | None) 
         lib.llama_model_default_params = default_params
 
 
+def _crash_for_test(how: dict[str, Any]) -> None:
+    """Test hook: die the way llama.cpp does (SIGABRT on a GPU error, SIGILL on a missing
+    instruction ...), after writing the given lines to the model log."""
+    for line in how.get("log", ()):
+        print(line, flush=True)
+    sig = int(how.get("signal", signal.SIGABRT))
+    if sig == signal.SIGABRT:
+        os.abort()
+    os.kill(os.getpid(), sig)
+    signal.pause()  # not reached: the default action of each test signal ends the process
+
+
 def _send_progress(conn: Any, fraction: float) -> None:
     conn.send(("progress", fraction))
 
@@ -182,7 +196,7 @@ def main(conn: Any, stop: Any, log_path: str | None, backend_spec: str = DEFAULT
     _redirect_output(log_path)
     backend = _load_backend(backend_spec)
     conn.send(("hello", backend.hello()))
-    abort_armed = False
+    crash_armed: dict[str, Any] | None = None
     while True:
         try:
             op, payload = conn.recv()
@@ -194,8 +208,8 @@ def main(conn: Any, stop: Any, log_path: str | None, backend_spec: str = DEFAULT
                 stopped = False
                 for text in backend.stream(payload):
                     conn.send(("token", text))
-                    if abort_armed:
-                        os.abort()  # test hook: what a GPU out-of-memory does to llama.cpp
+                    if crash_armed is not None:
+                        _crash_for_test(crash_armed)
                     tokens += 1
                     if stop.value:
                         stopped = True
@@ -209,8 +223,8 @@ def main(conn: Any, stop: Any, log_path: str | None, backend_spec: str = DEFAULT
                 conn.send(("ok", None))
             elif op == "count":
                 conn.send(("ok", backend.count(payload)))
-            elif op == "arm_abort":
-                abort_armed = True
+            elif op == "arm_crash":
+                crash_armed = payload
                 conn.send(("ok", None))
             else:
                 conn.send(("error", "ValueError", f"unknown request {op!r}"))
