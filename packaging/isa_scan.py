@@ -22,7 +22,9 @@ from pathlib import Path
 # Extension -> pattern over one instruction (mnemonic and operands) beyond x86-64-v3.
 BEYOND_BASELINE: dict[str, re.Pattern[str]] = {
     "AVX-512": re.compile(
-        r"%zmm\d|%k[0-7]\b|\{1to\d+\}|^(?:\{evex\}\s*)?(?:vpternlog|vpermt2|vpermi2|vpcompress|"
+        # zmm, mask and the 16 upper xmm/ymm registers exist only with EVEX encoding.
+        r"%zmm\d|%k[0-7]\b|%[xy]mm(?:1[6-9]|2\d|3[01])\b|\{1to\d+\}|"
+        r"^(?:\{evex\}\s*)?(?:vpternlog|vpermt2|vpermi2|vpcompress|"
         r"vpexpand|vcompressp|vexpandp|k(?:mov|and|or|xor|xnor|not|ortest|test|shift|add|unpck)|"
         r"vpmov\w*2m|vpmovm2|vfixupimm|vgetexp|vgetmant|vrndscale|vscalef|vrange|vreduce|"
         r"vpconflict|vplzcnt|vpopcnt|vdpbf16ps|vcvtne2ps2bf16|vcvtneps2bf16|vpermb|"

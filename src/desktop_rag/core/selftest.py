@@ -92,14 +92,25 @@ class SelfTest:
 
     def native_libraries(self) -> str:
         import lancedb
-        import llama_cpp  # loads libllama through ctypes: fails here when it was not bundled
         import pyarrow
         import torch
 
-        gpu = "GPU offload" if llama_cpp.llama_supports_gpu_offload() else "CPU only"
+        from desktop_rag.core.llm import ModelHost
+        from desktop_rag.core.llm.cpu_features import build_features, describe
+
+        # llama.cpp loads in the model's own process (as in the app): a library that was not
+        # bundled, or one built for another CPU, fails there with its reason, not here.
+        host = ModelHost(ANSWER_SETTINGS, log_dir=self.data_dir / "logs")
+        try:
+            runtime = host.start()
+        finally:
+            host.close()
+        gpu = "GPU offload" if runtime.get("gpu_offload") else "CPU only"
+        features = describe(build_features(runtime.get("system_info", ""))) or "no SIMD"
         return (
-            f"llama-cpp-python {llama_cpp.__version__} ({gpu}), lancedb {lancedb.__version__}, "
-            f"pyarrow {pyarrow.__version__}, torch {torch.__version__}"
+            f"llama-cpp-python {runtime.get('version')} ({gpu}; built for {features}), "
+            f"lancedb {lancedb.__version__}, pyarrow {pyarrow.__version__}, "
+            f"torch {torch.__version__}"
         )
 
     def sample(self) -> str:
