@@ -17,9 +17,12 @@ ifeq ($(LLAMA_NATIVE),1)
 LLAMA_CPU_FLAGS := -DGGML_NATIVE=ON
 LLAMA_CPU_ID := native-$(shell $(CC) -march=native -Q --help=target 2>/dev/null | sha256sum | cut -c1-16)
 else ifeq ($(UNAME_M),x86_64)
+# ggml's switches pick its SIMD kernels; -march=x86-64-v3 lets the compiler use the whole
+# level (BMI1, LZCNT, MOVBE too) in every file, not only ggml's SIMD ones.
 LLAMA_CPU_FLAGS := -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
 	-DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF \
-	-DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+	-DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DCMAKE_C_FLAGS=-march=x86-64-v3 \
+	-DCMAKE_CXX_FLAGS=-march=x86-64-v3
 LLAMA_CPU_ID := x86-64-v3
 else
 LLAMA_CPU_FLAGS := -DGGML_NATIVE=OFF

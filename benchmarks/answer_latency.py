@@ -18,8 +18,8 @@ for this machine:
     .venv/bin/pip install --no-deps --target .bench/llama-native \
         "$(make -s llama-wheel LLAMA_NATIVE=1 | tail -n 1)"   # builds it once (minutes)
 
-Each build runs in its own process (same model, context, threads, prompt and seed), taking
-turns; the table gives prompt and generated tokens/s from llama.cpp's own counters and the
+Each build runs in its own process (same model, context, threads and prompt), taking
+turns; the table gives prompt and generated tokens/s and the
 ratio to the other build.
 """
 
@@ -92,19 +92,21 @@ def build_worker(model: str, ctx: int, threads: int, reps: int, max_tokens: int)
         n_threads_batch=threads, verbose=False,
     )  # fmt: skip
     prompt = "\n\n".join(CHUNKS * 3) + f"\n\nQuestion: {QUESTION}\nAnswer:"
+    tokens = llm.tokenize(prompt.encode())
     rows = []
-    for rep in range(reps + 1):
+    for rep in range(reps + 1):  # rep 0 warms up
         llm.reset()  # no prefix cache: every repetition evaluates the whole prompt
-        llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, seed=rep)
-        perf = llama_cpp.llama_perf_context(llm._ctx.ctx)
-        if rep:  # rep 0 warms up
-            rows.append(
-                (perf.n_p_eval / (perf.t_p_eval_ms / 1000), perf.n_eval / (perf.t_eval_ms / 1000))
-            )
-        llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
+        t0 = time.perf_counter()
+        llm.eval(tokens)
+        t1 = time.perf_counter()
+        for _ in range(max_tokens):  # greedy, the same tokens for every build
+            llm.eval([llm.sample(temp=0.0)])
+        t2 = time.perf_counter()
+        if rep:
+            rows.append((len(tokens) / (t1 - t0), max_tokens / (t2 - t1)))
     print(json.dumps({
         "system_info": llama_cpp.llama_print_system_info().decode(),
-        "prompt_tokens": llm.n_tokens - max_tokens, "rows": rows,
+        "prompt_tokens": len(tokens), "rows": rows,
     }))  # fmt: skip
 
 
@@ -114,7 +116,7 @@ def compare_builds(args: argparse.Namespace, threads: int) -> None:
     builds = {"installed (portable)": None, f"other ({args.compare_build})": args.compare_build}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in builds}
     features: dict[str, str] = {}
-    for _turn in range(2):  # take turns, so both see the same machine load
+    for _turn in range(4):  # take turns, so both see the same machine load
         for name, path in builds.items():
             env = dict(os.environ)
             if path:
