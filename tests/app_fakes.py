@@ -249,15 +249,19 @@ def build_fake_services(
     kb: FakeKnowledgeBase,
     engine: FakeChatEngine | None,
     settings: Settings | None = None,
+    timing=None,
 ):
-    """The app's services on the fakes, through the same factories the real engine uses."""
+    """The app's services on the fakes, through the same factories the real engine uses;
+    the sync loop debounces for 0.2 s and checks folders every 0.3 s unless `timing` says."""
     from desktop_rag.core.paths import app_paths
+    from desktop_rag.core.sync_loop import WatchTiming
     from desktop_rag.services.app_services import build_services
 
+    FAST_TIMING = WatchTiming(quiet_s=0.2, max_delay_s=2.0, availability_s=0.3, poll_s=0.5)
     return build_services(
         app_paths(data_dir),
         settings or Settings(),
         index_factory_for=lambda _settings: lambda: kb,
         chat_factory_for=lambda _settings: lambda: engine,
-        watch_quiet_s=0.2,
+        timing=FAST_TIMING if timing is None else timing,
     )

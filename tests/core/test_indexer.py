@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,81 @@ def test_walk_skips_venvs_ignored_patterns_and_reports_broken_links(tmp_path: Pa
     files, problems = walk_folder(root, IgnoreRules.from_patterns(["*.log"]))
     assert sorted(Path(p).name for p in files) == ["dangling.md", "keep.py"]
     assert files[str(root / "dangling.md")] == (0, 0) and problems == []
+
+
+def test_cancel_cuts_a_running_pdf_extraction_short(kb: KnowledgeBase, tmp_path, monkeypatch):
+    """Pause, remove and quit must not wait for the PDF child's time limit (60 s here)."""
+    from desktop_rag.core import extract
+    from desktop_rag.core.extract import ExtractLimits, PdfExtractor
+    from tests.core.extract import workers
+    from tests.core.extract.filegen import make_pdf
+
+    docs = tmp_path / "slow"
+    docs.mkdir()
+    (docs / "a.md").write_text(para("alpha"))
+    (docs / "b.pdf").write_bytes(make_pdf([["never finishes"]]))
+    limits = ExtractLimits(pdf_timeout_s=60.0)
+    pdf = PdfExtractor(limits, read_pages=workers.sleep_forever)
+    real = extract.Extractor
+    monkeypatch.setattr(extract, "Extractor", lambda lim: real(lim, pdf=pdf))
+    cancel = threading.Event()
+
+    def cancel_once_the_pdf_is_read(p: Progress) -> None:
+        if p.current.endswith("b.pdf"):
+            threading.Timer(0.5, cancel.set).start()
+
+    try:
+        started = time.monotonic()
+        report = kb.index([docs], cancel=cancel, progress=cancel_once_the_pdf_is_read)
+        took = time.monotonic() - started
+    finally:
+        pdf.close()
+    assert report.cancelled and took < 10, took
+    records = {Path(r.path).name: r for r in kb.file_records(docs)}
+    assert "b.pdf" not in records  # not recorded as failed: it is read again next time
+    assert not report.skipped
+
+
+def test_a_reader_opened_before_the_tables_sees_them_and_a_rebuild(data_dir, tmp_path):
+    """The chat's knowledge base is opened at start-up, often before the first indexing run
+    creates the tables, and keeps its handle through a rebuild of the index."""
+    import shutil
+
+    reader = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder())
+    writer = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder())
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "kiwi.md").write_text("The kiwi orchard has nineteen rows. " + para("kiwi"))
+    assert reader.search("kiwi orchard rows", 3) == []  # no tables yet
+    writer.index([docs])
+    assert [Path(h.path).name for h in reader.search("kiwi orchard rows", 3)] == ["kiwi.md"]
+    # A rebuild deletes the tables under the reader's handles and makes new ones.
+    writer.close()
+    shutil.rmtree(AppPaths(data_dir).index_dir)
+    assert reader.search("kiwi orchard rows", 3) == []
+    (docs / "kiwi.md").unlink()
+    (docs / "plum.md").write_text("The plum trees flower in April. " + para("plum"))
+    rebuilt = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder())
+    rebuilt.index([docs])
+    assert [Path(h.path).name for h in reader.search("plum trees flower", 3)] == ["plum.md"]
+    assert reader.status().files == 1
+    rebuilt.close()
+    reader.close()
+
+
+def test_chunks_never_exceed_what_the_embedder_reads(data_dir, tmp_path):
+    """A chunk size above the embedder's window would leave the chunk's tail unseen."""
+    from desktop_rag.core.chunking import HEADING_TOKENS, SPECIAL_TOKENS
+
+    embedder = FakeEmbedder(max_tokens=128)
+    kb = KnowledgeBase(AppPaths(data_dir), Settings(chunk_tokens=1000, chunk_overlap=400),
+                       embedder=embedder)  # fmt: skip
+    docs = tmp_path / "long"
+    docs.mkdir()
+    (docs / "long.md").write_text(" ".join(f"word{i}" for i in range(3000)))
+    kb.index([docs])
+    texts = kb.store.scan_chunks(["text"])["text"].to_pylist()
+    longest = max(len(embedder.token_offsets(t)) for t in texts)
+    assert longest <= 128 - SPECIAL_TOKENS - HEADING_TOKENS
+    assert len(texts) > 3000 // 128
+    kb.close()

@@ -176,3 +176,20 @@ def test_interrupted_write_is_repaired_on_open(tmp_path, monkeypatch: pytest.Mon
 def test_sql_helpers():
     assert sql_str("it's") == "'it''s'"
     assert "starts_with(path, '/a/b/')" in under_predicate("/a/b/")
+
+
+def test_predicate_columns_get_btree_indexes_also_on_an_older_index(tmp_path):
+    store = Store(tmp_path / "index")
+    store.ensure_tables("fake#1", DIM)
+    names = {i.name for i in store._chunks.list_indices()}
+    assert {"path_idx", "content_hash_idx"} <= names
+    assert "path_idx" in {i.name for i in store._files.list_indices()}
+    # An index made before them: the indexes are added when a writer next opens it.
+    store._chunks.drop_index("path_idx")
+    store._files.drop_index("path_idx")
+    store.write_files([file_item("/d/a.txt", ["alpha beta"], file_hash="v1")])
+    store.ensure_scalar_indexes()
+    assert "path_idx" in {i.name for i in store._chunks.list_indices()}
+    assert "path_idx" in {i.name for i in store._files.list_indices()}
+    assert store.get_file("/d/a.txt").content_hash == "v1"
+    assert store.delete_paths(["/d/a.txt"]) == 1 and store.counts().chunks == 0

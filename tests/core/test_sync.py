@@ -269,6 +269,13 @@ def test_consistency_check_after_simulated_kill(env: Env) -> None:
     store._chunks.add(rows)
     # A kill in the middle of a move: chunks renamed, record not.
     store._chunks.update(where=f"path = '{b}'", values={"path": str(b) + ".elsewhere"})
+    # Without a writer's marker this is another process writing right now: left alone.
+    before = sorted(env.chunk_paths())
+    engine = SyncEngine(env.kb, FolderStore(env.kb.paths.state_db), on_event=env.events.append)
+    assert engine.check_index().clean
+    assert sorted(env.chunk_paths()) == before
+    # The killed writer's marker (left because it never finished): now it is repaired.
+    (env.kb.paths.index_dir / "write-in-progress").write_text("999999")
     engine = SyncEngine(env.kb, FolderStore(env.kb.paths.state_db), on_event=env.events.append)
     report = engine.check_index()
     assert report.stale_chunks_removed > 0 and report.requeued == (str(b),)
@@ -381,3 +388,30 @@ def wait_until(condition, timeout: float = 10.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_a_link_to_a_file_outside_the_folder_has_one_path_everywhere(
+    env: Env, tmp_path: Path
+) -> None:
+    """Recorded under the link's path (inside the watched folder) by the scan and the
+    indexer alike: not re-indexed at every reconcile, found by the folder filter, and
+    gone with the folder."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "quince.md").write_text(doc("quince"), encoding="utf-8")
+    (env.root / "linked.md").symlink_to(outside / "quince.md")
+    env.write("own.md", doc("own"))
+    env.engine.add_folder(env.root)
+    link = str(env.root / "linked.md")
+    assert sorted(env.records()) == sorted([link, str(env.root / "own.md")])
+    assert set(env.chunk_paths()) == set(env.records())
+    again = env.engine.reconcile(env.root)
+    assert again.plan.is_empty and again.index.indexed == 0
+    hits = env.kb.search("quince0w3 quince", 3, folders=[str(env.root)])
+    assert hits and hits[0].path == link
+    # An edit of the target is seen (stat follows the link) and re-indexes the link's path.
+    (outside / "quince.md").write_text(doc("quince") + "\nNew paragraph about medlar.\n")
+    assert env.engine.reconcile(env.root).index.indexed == 1
+    assert sorted(env.records()) == sorted([link, str(env.root / "own.md")])
+    env.engine.remove_folder(env.root)
+    assert env.records() == {} and env.chunk_paths() == []

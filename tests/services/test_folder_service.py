@@ -7,22 +7,22 @@ from pathlib import Path
 import pytest
 
 from desktop_rag.core.folders import FolderStore
+from desktop_rag.core.sync_loop import WatchTiming
 from desktop_rag.services.folder_service import FolderService
 from desktop_rag.services.folder_status import FolderState
 from desktop_rag.services.index_service import IndexService
-from desktop_rag.services.watch_service import WatchService
+
+TIMING = WatchTiming(quiet_s=0.2, max_delay_s=2.0, availability_s=0.2, poll_s=0.5)
 
 
 @pytest.fixture
 def folders(qtbot, tmp_path, fake_kb):
     data = tmp_path / "data"
     data.mkdir()
-    index = IndexService(lambda: fake_kb, data / "index", data / "state.sqlite3")
-    watch = WatchService(quiet_s=0.2)
-    service = FolderService(
-        FolderStore(data / "state.sqlite3"), index, watch, check_interval_ms=200
-    )
+    index = IndexService(lambda: fake_kb, data / "index", data / "state.sqlite3", timing=TIMING)
+    service = FolderService(FolderStore(data / "state.sqlite3"), index)
     service.start()
+    index.open()
     yield service
     service.stop()
     assert index.shutdown()

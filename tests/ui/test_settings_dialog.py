@@ -101,3 +101,13 @@ def test_rows_do_not_overlap_when_shown(qtbot):
     boxes = [w.geometry() for w in group.findChildren(QWidget) if w.parentWidget() is group]
     overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.intersects(b)]
     assert overlapping == []
+
+
+def test_chunk_size_says_what_the_embedding_model_reads(qtbot):
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    note = dialog.chunk_note.text()
+    assert "all-MiniLM-L6-v2 reads at most 256 tokens" in note and "Larger" not in note
+    dialog.chunk_tokens.setValue(1000)
+    assert dialog.chunk_note.text().startswith("Larger than the model reads")
+    assert "cut at 214 tokens" in dialog.chunk_note.text()

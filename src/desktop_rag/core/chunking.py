@@ -35,6 +35,29 @@ _NO_OVERLAP_KINDS = 2  # after a heading or paragraph break the next chunk start
 _MIN_FILL = 0.5  # a break is taken only after half the soft target
 
 
+# What the embedder reads besides a chunk's own tokens: [CLS] and [SEP], and the heading
+# path put before the chunk (`embedding_text`, at most 120 characters: about 30-40 tokens).
+SPECIAL_TOKENS = 2
+HEADING_TOKENS = 40
+
+
+def chunk_limits(chunk_tokens: int, overlap: int, embedder_max_tokens: int) -> tuple[int, int]:
+    """(size, overlap) in tokens that the embedder reads whole.
+
+    A sentence-transformers model truncates its input at `max_seq_length` (256 word pieces
+    for all-MiniLM-L6-v2): the tail of a longer chunk would be invisible to vector search.
+    So the chunk size is capped at what fits with the heading prefix and special tokens, and
+    the overlap at half of that.
+
+    >>> chunk_limits(1000, 100, 256)
+    (214, 100)
+    >>> chunk_limits(200, 32, 256)
+    (200, 32)
+    """
+    size = max(16, min(chunk_tokens, embedder_max_tokens - SPECIAL_TOKENS - HEADING_TOKENS))
+    return size, min(overlap, size // 2)
+
+
 def content_hash(text: str, heading_path: Sequence[str] = ()) -> str:
     """What identifies a chunk's vector: the heading path and text the embedder sees."""
     data = "\x1f".join(heading_path) + "\x1e" + text

@@ -7,6 +7,7 @@ model's own word pieces, because MiniLM silently drops everything past 256 of th
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -53,6 +54,16 @@ def _model_title(model_dir: Path) -> str:
     except OSError:
         pass
     return model_dir.name if model_dir.name not in {"model", "models"} else model_dir.parent.name
+
+
+def model_max_tokens(model_dir: Path) -> int | None:
+    """`max_seq_length` from a sentence-transformers folder's sentence_bert_config.json
+    (tokens the model reads per text); None when the folder does not say."""
+    try:
+        config = json.loads((Path(model_dir) / "sentence_bert_config.json").read_text("utf-8"))
+        return int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def model_identity(model_dir: Path) -> str:
@@ -153,6 +164,12 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
+        """Tokens the model reads per text (longer input is truncated); read from the model
+        folder's configuration when the model is not loaded yet."""
+        if self._model is None:
+            configured = model_max_tokens(self.model_dir)
+            if configured is not None:
+                return configured
         return int(self.model.max_seq_length)
 
     @property

@@ -136,10 +136,13 @@ class FolderStore:
         return [_row(r) for r in rows]
 
     def get(self, path: str | os.PathLike[str]) -> WatchedFolder | None:
+        """The saved folder; its saved spelling is looked up first, so a folder on a hung
+        network mount is found without touching the file system (`normalize` resolves)."""
         with self._connect() as conn:
-            row = conn.execute(
-                "SELECT * FROM watched_folders WHERE path = ?", (normalize(path),)
-            ).fetchone()
+            query = "SELECT * FROM watched_folders WHERE path = ?"
+            row = conn.execute(query, (os.fspath(path),)).fetchone()
+            if row is None:
+                row = conn.execute(query, (normalize(path),)).fetchone()
         return _row(row) if row else None
 
     def covering(self, path: str | os.PathLike[str]) -> WatchedFolder | None:

@@ -10,18 +10,19 @@ so the index is always consistent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from desktop_rag.core import extract
-from desktop_rag.core.chunking import chunk_document, embedding_text
+from desktop_rag.core.chunking import chunk_document, chunk_limits, embedding_text
 from desktop_rag.core.embedder import Embedder
 from desktop_rag.core.errors import ExtractionError
 from desktop_rag.core.eta import EtaClock
@@ -131,6 +132,7 @@ class Indexer:
         self._chunks_seen = 0  # of the files read so far
         self._chunks_finished = 0  # of those, chunks that have their vectors
         self._total = 0
+        self._chunk_limits: tuple[int, int] | None = None  # (size, overlap), see chunk_limits
 
     # -- the run --------------------------------------------------------------------
 
@@ -140,7 +142,7 @@ class Indexer:
         files = self._scan(targets)
         self._total = len(files)
         records = {r.path: r for r in self.store.get_files()}
-        with extract.Extractor(self.limits) as extractor:
+        with extract.Extractor(self.limits) as extractor, _abort_on_cancel(self._cancel, extractor):
             for path, (size, mtime_ns) in files.items():
                 if self._cancelled():
                     break
@@ -173,6 +175,7 @@ class Indexer:
     def _prepare(self) -> None:
         if self.store.ready:
             self.store.check_embedder(self.embedder.name)
+            self.store.ensure_scalar_indexes()
         else:
             self.store.ensure_tables(self.embedder.name, self.embedder.dim)
 
@@ -216,8 +219,9 @@ class Indexer:
                 found.update(files)
                 self._skipped.extend(problems)
             elif path.is_file() or path.is_symlink():
-                resolved = path.resolve() if path.is_file() else path
-                found[str(resolved)] = _stat(resolved)
+                # Under its own name, a link included (the folder walk's key for it); the
+                # stat and the reads follow the link to the content.
+                found[str(path)] = _stat(path)
             else:
                 self._skipped.append(SkippedFile(str(path), "no such file or folder"))
         return dict(sorted(found.items()))
@@ -254,16 +258,16 @@ class Indexer:
         try:
             return extractor.extract(Path(record.path))
         except ExtractionError as exc:
-            self._fail(record, exc.reason)
+            if not self._cancelled():  # a cancel cut it short: the file did nothing wrong
+                self._fail(record, exc.reason)
             return None
 
     def _add_document(self, record: FileRecord, doc: Document) -> None:
-        chunks = chunk_document(
-            doc,
-            self.embedder.token_offsets,
-            self.settings.chunk_tokens,
-            self.settings.chunk_overlap,
-        )
+        if self._chunk_limits is None:
+            self._chunk_limits = chunk_limits(
+                self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens
+            )
+        chunks = chunk_document(doc, self.embedder.token_offsets, *self._chunk_limits)
         if not chunks:
             self._fail(record, "no text found in the file")
             return
@@ -352,3 +356,24 @@ class Indexer:
         eta = self._eta.estimate(chunks_done, chunks_left, now)
         rate = done / max(now - self._started, 1e-6)
         self._progress(Progress(done, self._total, current, phase, rate, eta))
+
+
+@contextlib.contextmanager
+def _abort_on_cancel(cancel: threading.Event, extractor: extract.Extractor) -> Iterator[None]:
+    """Cancel (pause, remove, quit) cuts a running PDF extraction short instead of waiting
+    for it: the PDF child may take up to its time limit on one file."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if cancel.wait(0.05):
+                extractor.abort()
+                return
+
+    thread = threading.Thread(target=watch, name="desktop-rag-cancel-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(1.0)

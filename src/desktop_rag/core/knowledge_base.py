@@ -8,6 +8,7 @@ embedder serialises its own calls, a slice of at most a few seconds).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,16 @@ class IndexStatus:
 
 
 def _resolved(path: Path | str) -> str:
+    """A folder's key: absolute, symlinks resolved (as `FolderStore` spells watched folders)."""
     return str(Path(path).expanduser().resolve())
+
+
+def _as_given(path: Path | str) -> str:
+    """A file's key: absolute, but never resolved. A file is known by the path it has in
+    its watched folder, the way the folder walk reaches it: a link to a file outside the
+    folder is recorded under the link's name, so folder filters, reconciles and removal of
+    the folder all find it (its target's path would lie outside the folder)."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
 class KnowledgeBase:
@@ -131,8 +141,9 @@ class KnowledgeBase:
             return indexer.run_documents(docs, total)
 
     def remove(self, targets: Sequence[Path]) -> int:
-        """Forget files or whole folders; returns the number of chunks removed."""
-        paths = [_resolved(t) for t in targets]
+        """Forget files or whole folders (keys as the folder walk spells them, see
+        `_as_given`); returns the number of chunks removed."""
+        paths = [_as_given(t) for t in targets]
         with self._write_lock:
             files = self.store.indexed_among(paths)
             # Files in one delete per batch: one delete each cost 15 ms a file.
@@ -143,7 +154,7 @@ class KnowledgeBase:
 
     def move(self, old: Path, new: Path) -> int:
         """A file or folder was moved: update paths, re-embed nothing; returns chunks moved."""
-        old_path, new_path = _resolved(old), _resolved(new)
+        old_path, new_path = _as_given(old), _as_given(new)
         with self._write_lock:
             if self.store.get_file(old_path) is not None:
                 return self.store.move_path(old_path, new_path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from pathlib import Path
 from watchdog.observers import Observer
 
 from desktop_rag.core.changes import ChangeBatch
+from desktop_rag.core.errors import UserFacingError
 from desktop_rag.core.folders import is_under
 from desktop_rag.core.records import IndexReport, Progress
 from desktop_rag.core.sync import PauseGate, ProgressFn, SyncEngine
@@ -132,6 +134,7 @@ class WatchLoop:
         self._jobs: list[LoopJob] = []  # queued or running, for cancel_folder
         self._stop = threading.Event()
         self._pause: PauseGate | None = None
+        self._running = False  # run() has set up: a late-opened engine starts watching
 
     # -- requests: any thread ---------------------------------------------------------
 
@@ -158,6 +161,26 @@ class WatchLoop:
         """Re-read the folder list now (added, removed, paused, resumed elsewhere)."""
         return self.submit(LoopJob(lambda ctl: self._sync_watches()))
 
+    def forget(self, folder: str, *, on_done: Callable[[object], None] | None = None) -> LoopJob:
+        """Stop watching a folder that left the saved list and delete its chunks; `on_done`
+        gets the folder."""
+        self.cancel_folder(folder)
+
+        def run(ctl: JobControl) -> str:
+            self._sync_watches()
+            self._engine().kb.remove([Path(folder)])
+            return folder
+
+        return self.submit(
+            LoopJob(run, f"Removing {_name(folder)} from the index", on_done=on_done)
+        )
+
+    def cancel_all(self) -> None:
+        """Cancel every queued and running job; the loop goes on."""
+        with self._lock:
+            for job in self._jobs:
+                job.cancel.set()
+
     def cancel_folder(self, folder: str) -> None:
         """Cancel the queued and running jobs about `folder` (thread-safe)."""
         with self._lock:
@@ -168,9 +191,7 @@ class WatchLoop:
     def stop(self) -> None:
         """End `run()` soon: the running job is cancelled at its next file boundary."""
         self._stop.set()
-        with self._lock:
-            for job in self._jobs:
-                job.cancel.set()
+        self.cancel_all()
 
     def replace_engine(
         self, factory: EngineFactory, *, wipe: Path | None = None, reconcile: bool = False
@@ -179,15 +200,14 @@ class WatchLoop:
         rebuild), build a new engine and watch with its rules; `reconcile` every folder."""
 
         def run(ctl: JobControl) -> object:
+            was_open = self.engine is not None and self._watcher is not None
             self._close_engine()
             if wipe is not None and wipe.exists():
-                import shutil
-
                 shutil.rmtree(wipe)
             self._factory = factory
             self._open_engine()
             self._restart_watcher()
-            if reconcile:
+            if reconcile or not was_open:
                 for folder in self._active():
                     self.sync(folder)
             return self._engine().kb.status()
@@ -212,16 +232,24 @@ class WatchLoop:
             threading.Thread(target=self._stop_when, args=(stop,), daemon=True).start()
         self._pause = pause
         try:
-            if self.engine is None:
-                self._open_engine()
-            self._restart_watcher()
-            # Watch before reconciling: a change made during the first scan is not lost.
-            for folder in self._active():
-                self.sync(folder)
+            try:
+                if self.engine is None:
+                    self._open_engine()
+                self._restart_watcher()
+                # Watch before reconciling: a change made during the first scan is not lost.
+                for folder in self._active():
+                    self.sync(folder)
+            except Exception:
+                # E.g. an index built by another embedding model: the jobs that need the
+                # engine report it; replace_engine() (new settings, a rebuild) starts over.
+                log.warning("the sync engine could not be opened", exc_info=True)
+                self._close_engine()
+            self._running = True
             if ready is not None:
                 self.submit(LoopJob(lambda ctl: ready.set()))
             self._loop()
         finally:
+            self._running = False
             self._stop.set()  # a stop Event set later must not wait on a dead loop
             if self._watcher is not None:
                 self._watcher.stop()
@@ -258,6 +286,8 @@ class WatchLoop:
             now = time.monotonic()
             if self._stop.is_set():
                 break
+            if self.engine is None or self._watcher is None:
+                continue  # not opened (yet): nothing to probe or rescan
             if now >= due["availability"]:
                 self._run_job(LoopJob(self._check_folders))
                 due["availability"] = now + t.availability_s
@@ -304,15 +334,18 @@ class WatchLoop:
     # -- the work ---------------------------------------------------------------------
 
     def _engine(self) -> SyncEngine:
+        """The engine, opened now if it could not be before (then watching starts too)."""
         if self.engine is None:
             self._open_engine()
+            if self._running:
+                self._restart_watcher()
+                for folder in self._active():
+                    self.sync(folder)
         assert self.engine is not None
         return self.engine
 
     def _open_engine(self) -> None:
         self.engine = self._factory()
-        if self._watcher is not None:
-            self.engine.on_unavailable = self._watcher.unwatch
 
     def _close_engine(self) -> None:
         engine, self.engine = self.engine, None
@@ -324,7 +357,8 @@ class WatchLoop:
         with, so new skip patterns need a new watcher)."""
         if self._watcher is not None:
             self._watcher.stop()
-        engine = self._engine()
+        engine = self.engine
+        assert engine is not None
         watcher = FolderWatcher(
             self._on_batch,
             engine.rules,
@@ -356,7 +390,7 @@ class WatchLoop:
         paths = [*batch.paths, *batch.dirs, *batch.gone]
         paths += [p for m in batch.moves for p in (m.old, m.new)]
         watched = self._watcher.watched() | self._watcher.polled if self._watcher else set()
-        return sorted({r for r in watched if any(is_under(p, r) for p in paths)})
+        return active_roots(paths, watched)
 
     def _reconcile(self, folder: str, ctl: JobControl, *, retry_failed: bool = False) -> None:
         engine = self._engine()
@@ -391,7 +425,8 @@ class WatchLoop:
             self.sync(path)
 
     def _active(self) -> list[str]:
-        return sorted(f.path for f in self._engine().folders.list() if f.active)
+        engine = self.engine
+        return [] if engine is None else sorted(f.path for f in engine.folders.list() if f.active)
 
     def _sync_watches(self) -> list[str]:
         """Watch exactly the active folders; returns those newly watched."""
@@ -422,8 +457,6 @@ def _name(folder: str) -> str:
 
 def _message(exc: BaseException) -> str:
     text = str(exc).strip()
-    from desktop_rag.core.errors import UserFacingError
-
     if isinstance(exc, UserFacingError):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from desktop_rag.core.folders import FolderStore
 from desktop_rag.core.paths import AppPaths
@@ -16,7 +17,9 @@ from desktop_rag.services.folder_service import FolderService
 from desktop_rag.services.index_service import IndexService
 from desktop_rag.services.local_engine import chat_engine_factory, knowledge_base_factory
 from desktop_rag.services.model_service import ModelService
-from desktop_rag.services.watch_service import WatchService
+
+if TYPE_CHECKING:  # imports watchdog and LanceDB: the window shows before they load
+    from desktop_rag.core.sync_loop import WatchTiming
 
 IndexFactoryFor = Callable[[Settings], IndexFactory]
 ChatFactoryFor = Callable[[Settings], ChatEngineFactory]
@@ -43,7 +46,6 @@ class AppServices:
     index: IndexService
     chat: ChatService
     conversations: ConversationService
-    watch: WatchService
     folders: FolderService
     models: ModelService
     index_factory_for: IndexFactoryFor
@@ -53,9 +55,9 @@ class AppServices:
     def start(self) -> None:
         """Begin the background work: open the index, load the model, watch folders."""
         heap.pause_collection()  # until the model load settles it (see services.heap)
+        self.folders.start()
         self.index.open()
         self.chat.load_model()
-        self.folders.start()
 
     def apply_settings(self, new: Settings, *, rebuild: bool = False) -> None:
         old, self.settings = self.settings, new
@@ -64,16 +66,12 @@ class AppServices:
             self.chat.load_model()
         elif any(getattr(old, f) != getattr(new, f) for f in ANSWER_FIELDS):
             self.chat.reconfigure(self.chat_factory_for(new), new)
-        ignore_changed = old.ignore_patterns != new.ignore_patterns
-        if ignore_changed:
-            self.watch.set_ignore_patterns(new.ignore_patterns)
         if rebuild:
             self.index.rebuild(self.index_factory_for(new), new.ignore_patterns)
-            self.folders.reindex_all()
         elif any(getattr(old, f) != getattr(new, f) for f in INDEX_FIELDS):
+            # New skip patterns re-sync every folder there: newly skipped files leave the
+            # index, newly allowed ones join it.
             self.index.reconfigure(self.index_factory_for(new), new.ignore_patterns)
-            if ignore_changed:  # newly skipped files leave the index, newly allowed ones join
-                self.folders.reindex_all()
 
     def shutdown(self) -> bool:
         """Stop every thread, the model child and watchdog; True when all stopped in time."""
@@ -94,26 +92,29 @@ def build_services(
     *,
     index_factory_for: IndexFactoryFor | None = None,
     chat_factory_for: ChatFactoryFor | None = None,
-    watch_quiet_s: float = 0.7,
+    timing: WatchTiming | None = None,
 ) -> AppServices:
-    """The real engine unless factories are given (`for(settings) -> factory`)."""
+    """The real engine unless factories are given (`for(settings) -> factory`); `timing`:
+    the sync loop's debounce and check intervals (`core.sync_loop.WatchTiming`)."""
     paths.ensure()
     index_for = index_factory_for or _real_index_for(paths)
     chat_for = chat_factory_for or _real_chat_for(paths)
     index = IndexService(
-        index_for(settings), paths.index_dir, paths.state_db, settings.ignore_patterns
+        index_for(settings),
+        paths.index_dir,
+        paths.state_db,
+        settings.ignore_patterns,
+        timing=timing,
     )
     chat = ChatService(chat_for(settings))
     conversations = ConversationService(paths.history_db, chat)
-    watch = WatchService(settings.ignore_patterns, quiet_s=watch_quiet_s)
-    folders = FolderService(FolderStore(paths.state_db), index, watch)
+    folders = FolderService(FolderStore(paths.state_db), index)
     return AppServices(
         paths,
         settings,
         index,
         chat,
         conversations,
-        watch,
         folders,
         ModelService(),
         index_for,

@@ -1,27 +1,24 @@
-"""Watched folders: their saved list, their live state, and the work they cause.
+"""Watched folders: their saved list and their live state, for the window.
 
-Lives on the UI thread. The folder list is saved by `core.folders.FolderStore`; indexing
-goes to the index service, change notifications come from the watch service. A timer
-notices folders that disappear (an unplugged drive) or come back, and rescans folders the
-OS refused to watch natively.
+Lives on the UI thread and touches no file system: the saved list is SQLite
+(`core.folders.FolderStore`), and everything else (watching, availability probes, rescans,
+indexing) is done by the sync loop on the index thread (`IndexService`), whose reports this
+service turns into each folder's `FolderStatus`.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_rag.core.errors import UserFacingError
-from desktop_rag.core.folders import FolderStore, is_under, probe
+from desktop_rag.core.folders import FolderStore
 from desktop_rag.core.records import Progress
 from desktop_rag.services.folder_status import FolderState, FolderStatus
-from desktop_rag.services.index_service import FolderOutcome, IndexService
-from desktop_rag.services.watch_service import WatchService
+from desktop_rag.services.index_service import IndexService
 
-CHECK_INTERVAL_MS = 15_000
-RESCAN_INTERVAL_S = 300.0
+_IDLE = {"done": 0, "total": 0, "eta_s": None, "phase": "", "current": ""}
 
 
 class FolderService(QObject):
@@ -29,28 +26,15 @@ class FolderService(QObject):
     folder_removed = Signal(str)
     notice = Signal(str)  # a sentence for the status bar or a message box
 
-    def __init__(
-        self,
-        store: FolderStore,
-        index: IndexService,
-        watch: WatchService,
-        parent: QObject | None = None,
-        check_interval_ms: int = CHECK_INTERVAL_MS,
-    ):
+    def __init__(self, store: FolderStore, index: IndexService, parent: QObject | None = None):
         super().__init__(parent)
         self.store = store
         self.index = index
-        self.watch = watch
         self._status: dict[str, FolderStatus] = {}
-        self._last_sync: dict[str, float] = {}
-        self._timer = QTimer(self)
-        self._timer.setInterval(check_interval_ms)
-        self._timer.timeout.connect(self._on_timer_timeout)
         index.progress.connect(self._on_index_progress)
         index.folder_done.connect(self._on_index_folder_done)
         index.folder_failed.connect(self._on_index_folder_failed)
-        watch.changed.connect(self._on_watch_changed)
-        watch.fallback.connect(self._on_watch_fallback)
+        index.event.connect(self._on_index_event)
 
     def statuses(self) -> list[FolderStatus]:
         return [self._status[p] for p in sorted(self._status)]
@@ -59,19 +43,16 @@ class FolderService(QObject):
         return self._status.get(folder)
 
     def start(self) -> None:
-        """Show the saved folders, start watching, and catch up on changes made while closed."""
-        self.watch.start()
+        """Show the saved folders as last known; the sync loop reconciles the active ones
+        (changes made while the app was closed) and reports what it finds."""
         for folder in self.store.list():
-            available, _device = probe(folder)
-            if available != folder.available:
-                self.store.set_available(folder.path, available)
-            if not available:
-                self._set(folder.path, state=FolderState.UNAVAILABLE)
-            elif folder.paused:
-                self._set(folder.path, state=FolderState.PAUSED)
+            if folder.paused:
+                state = FolderState.PAUSED
+            elif not folder.available:
+                state = FolderState.UNAVAILABLE
             else:
-                self._start_watching(folder.path)
-        self._timer.start()
+                state = FolderState.QUEUED
+            self._set(folder.path, state=state)
 
     def add(self, path: str) -> str | None:
         """Watch and index a folder; returns the folder added, or None with a notice why not."""
@@ -85,16 +66,14 @@ class FolderService(QObject):
             return None
         assert result.folder is not None
         for absorbed in result.absorbed:  # their chunks already belong to the new parent
-            self.watch.unwatch(absorbed)
             self._drop(absorbed)
         if result.already_watched:
             self.notice.emit(f"{result.folder.path} is already watched.")
             return result.folder.path
-        self._start_watching(result.folder.path)
+        self._sync(result.folder.path)
         return result.folder.path
 
     def remove(self, folder: str) -> None:
-        self.watch.unwatch(folder)
         try:
             self.store.remove(folder)
         except UserFacingError as exc:
@@ -104,18 +83,17 @@ class FolderService(QObject):
 
     def pause(self, folder: str) -> None:
         self.store.set_paused(folder, True)
-        self.watch.unwatch(folder)
         self.index.cancel_folder(folder)
-        self._set(folder, state=FolderState.PAUSED, done=0, total=0, eta_s=None)
+        self.index.folders_changed()
+        self._set(folder, state=FolderState.PAUSED, **_IDLE)
 
     def resume(self, folder: str) -> None:
         self.store.set_paused(folder, False)
-        self._start_watching(folder)
+        self._sync(folder)
 
     def reindex(self, folder: str) -> None:
         """Asked for by a person: files that failed before are read again too."""
-        if Path(folder).is_dir():
-            self._sync(folder, retry_failed=True)
+        self._sync(folder, retry_failed=True)
 
     def retry_failed(self) -> None:
         """Read again the files that could not be indexed, in every folder that has some."""
@@ -123,24 +101,13 @@ class FolderService(QObject):
             if status.errors and status.state is FolderState.WATCHING:
                 self._sync(folder, retry_failed=True)
 
-    def reindex_all(self) -> None:
-        for folder, status in sorted(self._status.items()):
-            if status.state not in (FolderState.PAUSED, FolderState.UNAVAILABLE):
-                self._sync(folder)
-
     def stop(self) -> None:
-        self._timer.stop()
-        self.watch.stop()
+        """Nothing runs here; the index service stops the loop."""
 
     # Internals.
 
-    def _start_watching(self, folder: str) -> None:
-        self.watch.watch(folder)
-        self._sync(folder)
-
     def _sync(self, folder: str, *, retry_failed: bool = False) -> None:
-        self._last_sync[folder] = time.monotonic()
-        self._set(folder, state=FolderState.QUEUED, done=0, total=0, eta_s=None)
+        self._set(folder, state=FolderState.QUEUED, **_IDLE)
         self.index.sync_folder(folder, retry_failed=retry_failed)
 
     def _set(self, folder: str, **changes) -> FolderStatus:
@@ -155,10 +122,11 @@ class FolderService(QObject):
         if self._status.pop(folder, None) is not None:
             self.folder_removed.emit(folder)
 
-    def _owner(self, path: str) -> str | None:
-        return next((f for f in self._status if is_under(path, f)), None)
+    def _settled_state(self, folder: str) -> FolderState:
+        saved = self.store.get(folder)
+        return FolderState.PAUSED if saved and saved.paused else FolderState.WATCHING
 
-    # Signals from the services.
+    # Signals from the index service.
 
     @Slot(str, object)
     def _on_index_progress(self, folder: str, progress: Progress) -> None:
@@ -176,75 +144,34 @@ class FolderService(QObject):
         )
 
     @Slot(str, object)
-    def _on_index_folder_done(self, folder: str, outcome: FolderOutcome) -> None:
+    def _on_index_folder_done(self, folder: str, summary) -> None:
+        """`summary`: core.sync_loop.FolderSummary."""
         if folder not in self._status:
+            return  # removed meanwhile
+        if not summary.available:
+            self._set(folder, state=FolderState.UNAVAILABLE, **_IDLE)
             return
-        if not outcome.available:
-            self._set(folder, state=FolderState.UNAVAILABLE, done=0, total=0, eta_s=None)
-            return
-        saved = self.store.get(folder)
-        state = FolderState.PAUSED if saved and saved.paused else FolderState.WATCHING
         self._set(
             folder,
-            state=state,
-            files=outcome.files,
-            errors=outcome.errors,
-            done=0,
-            total=0,
-            eta_s=None,
-            phase="",
-            current="",
+            state=self._settled_state(folder),
+            files=summary.files,
+            errors=summary.errors,
+            **_IDLE,
         )
-        if outcome.report is not None and not outcome.report.cancelled:
-            self.store.mark_reconciled(folder)
 
     @Slot(str, str)
     def _on_index_folder_failed(self, folder: str, message: str) -> None:
         if folder not in self._status:
             return  # removed meanwhile
-        saved = self.store.get(folder)
-        state = FolderState.PAUSED if saved and saved.paused else FolderState.WATCHING
-        self._set(folder, state=state, done=0, total=0, eta_s=None)
+        self._set(folder, state=self._settled_state(folder), **_IDLE)
         self.notice.emit(f"Indexing {Path(folder).name} failed: {message}")
 
     @Slot(object)
-    def _on_watch_changed(self, batch: object) -> None:
-        paths = [
-            *getattr(batch, "paths", ()),
-            *getattr(batch, "dirs", ()),
-            *(m.old for m in getattr(batch, "moves", ())),
-            *(m.new for m in getattr(batch, "moves", ())),
-        ]
-        folders = sorted({f for p in paths if (f := self._owner(p))})
-        active = [
-            f
-            for f in folders
-            if self._status[f].state not in (FolderState.PAUSED, FolderState.UNAVAILABLE)
-        ]
-        if active:
-            self.index.apply_changes(batch, active)
-
-    @Slot(str, str)
-    def _on_watch_fallback(self, folder: str, reason: str) -> None:
-        self.notice.emit(f"{Path(folder).name}: {reason}")
-
-    @Slot()
-    def _on_timer_timeout(self) -> None:
-        now = time.monotonic()
-        polled = self.watch.polled()
-        for folder, status in list(self._status.items()):
-            saved = self.store.get(folder)
-            available = saved is not None and probe(saved)[0]
-            if not available and status.state is not FolderState.UNAVAILABLE:
-                self.watch.unwatch(folder)
-                self.index.cancel_folder(folder)
-                self.store.set_available(folder, False)
-                self._set(folder, state=FolderState.UNAVAILABLE, done=0, total=0)
-            elif available and status.state is FolderState.UNAVAILABLE:
-                self.store.set_available(folder, True)
-                if saved.paused:
-                    self._set(folder, state=FolderState.PAUSED)
-                else:
-                    self._start_watching(folder)
-            elif folder in polled and now - self._last_sync.get(folder, 0) > RESCAN_INTERVAL_S:
-                self._sync(folder)
+    def _on_index_event(self, event) -> None:
+        """`event`: core.sync.SyncEvent from the engine, on the loop's thread."""
+        if event.action == "unavailable" and event.path in self._status:
+            self._set(event.path, state=FolderState.UNAVAILABLE, **_IDLE)
+        elif event.action == "available" and event.path in self._status:
+            self._set(event.path, state=FolderState.QUEUED, **_IDLE)
+        elif event.action == "polling":
+            self.notice.emit(f"{Path(event.path).name}: {event.detail}")

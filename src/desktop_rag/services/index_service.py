@@ -1,48 +1,37 @@
-"""Owns the knowledge base on the index thread: every write and status read happens there.
+"""Runs the sync loop (`core.sync_loop.WatchLoop`, the same one `desktop-rag watch` runs) on
+the index thread, and relays what it reports as Qt signals.
 
-The knowledge base (and `core.sync.SyncEngine` around it, which decides what to add,
-re-embed, move or delete) is created by the first job, so torch, lancedb and the embedding
-model load in the background after the window is up. Jobs run one at a time in order;
-progress and results come back tagged with the folder they are about.
+The loop owns the knowledge base and the watcher: every write, file-system probe, rescan
+and status read happens on its thread. The knowledge base (torch, LanceDB, the embedding
+model) is built there by the loop's first job, after the window is up. Requests from the UI
+become loop jobs; results come back as signals tagged with the folder they are about.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop_rag.core.records import IndexReport, Progress
-from desktop_rag.services.engine import IndexFactory, SearchIndex
+from desktop_rag.core.records import Progress
+from desktop_rag.services.engine import IndexFactory
 from desktop_rag.services.errors import describe_error
 from desktop_rag.services.worker import JobContext, TaskRunner
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class FolderOutcome:
-    folder: str
-    report: IndexReport | None  # None for a removal
-    files: int  # indexed files under the folder now
-    errors: int  # files under the folder that could not be read
-    available: bool = True  # False: the folder could not be reached, nothing was changed
-
-
 class IndexService(QObject):
     opened = Signal(object)  # IndexStatus
     open_failed = Signal(str)
     progress = Signal(str, object)  # folder, Progress
-    folder_done = Signal(str, object)  # folder, FolderOutcome
+    folder_done = Signal(str, object)  # folder, core.sync_loop.FolderSummary
     folder_failed = Signal(str, str)  # folder, message
     removed = Signal(str)  # folder
     status_changed = Signal(object)  # IndexStatus
     work_changed = Signal(str)  # what runs in the background now, "" when idle
+    event = Signal(object)  # core.sync.SyncEvent: unavailable, available, polling, error ...
 
     def __init__(
         self,
@@ -50,200 +39,148 @@ class IndexService(QObject):
         index_dir: Path,
         state_db: Path,
         ignore_patterns: tuple[str, ...] = (),
+        *,
+        timing=None,  # core.sync_loop.WatchTiming; None: the CLI's defaults
         parent=None,
     ):
         super().__init__(parent)
-        self._factory = factory
         self._index_dir = index_dir
         self._state_db = state_db
-        self._ignore_patterns = ignore_patterns
-        self._kb: SearchIndex | None = None  # index thread only
-        self._sync = None  # core.sync.SyncEngine, index thread only
+        self._timing = timing
         self._runner = TaskRunner("index", self)
-        self._runner.progress.connect(self._on_runner_progress)
-        self._runner.finished.connect(self._on_runner_finished)
         self._runner.failed.connect(self._on_runner_failed)
-        self._requests: dict[int, tuple[str, str]] = {}  # id -> (kind, folder)
-        self._open_id: int | None = None
-        self.status = None
+        self._loop = None  # core.sync_loop.WatchLoop, built on first use (imports watchdog)
+        self._factory = (factory, ignore_patterns)
+        self.status = None  # the last IndexStatus
+        self.status_changed.connect(self._on_status_changed)
 
     # Requests (UI thread).
 
-    def open(self) -> int:
-        self._open_id = self._submit("open", "", self._open_job)
-        return self._open_id
+    def open(self) -> None:
+        """Start the loop: open the index, watch and reconcile every active folder."""
+        loop = self._ensure_loop()
+        loop.call(lambda engine: engine.kb.status(), on_done=self._opened, on_error=self._failed)
 
-    def sync_folder(self, folder: str, *, retry_failed: bool = False) -> int:
+    def sync_folder(self, folder: str, *, retry_failed: bool = False) -> None:
         """Bring a folder's index up to date with the disk (new, changed, gone files);
         `retry_failed` also reads again the files that could not be indexed."""
-        job = functools.partial(self._sync_job, folder, retry_failed)
-        return self._submit("sync", folder, job)
+        self._ensure_loop().sync(folder, retry_failed=retry_failed)
 
-    def remove_folder(self, folder: str) -> int:
-        self.cancel_folder(folder)
-        return self._submit("remove", folder, functools.partial(self._remove_job, folder))
+    def folders_changed(self) -> None:
+        """The saved folder list changed (added, paused, resumed): watch accordingly."""
+        self._ensure_loop().refresh_folders()
 
-    def apply_changes(self, batch: object, folders: Sequence[str]) -> int:
-        """A batch of file system events from the watcher, touching `folders`."""
-        job = functools.partial(self._changes_job, batch, tuple(folders))
-        return self._submit("changes", folders[0] if folders else "", job)
+    def remove_folder(self, folder: str) -> None:
+        """Forget a folder's chunks (it is no longer in the saved list)."""
+        self._ensure_loop().forget(folder, on_done=self._removed)
 
     def rebuild(self, factory: IndexFactory, ignore_patterns: tuple[str, ...]) -> None:
-        """Drop the whole index; the next jobs build it again (another embedding model)."""
-        self._runner.cancel_all()
-        job = functools.partial(self._rebuild_job, factory, ignore_patterns)
-        self._submit("rebuild", "", job)
+        """Drop the whole index and build it again (another embedding model)."""
+        loop = self._ensure_loop()
+        loop.cancel_all()
+        self._factory = (factory, ignore_patterns)
+        loop.replace_engine(self._engine_factory(), wipe=self._index_dir, reconcile=True)
 
     def reconfigure(self, factory: IndexFactory, ignore_patterns: tuple[str, ...]) -> None:
-        """New settings for indexing: reopen the knowledge base with them before the next job
-        (the jobs queued before keep the old ones)."""
-        job = functools.partial(self._replace_job, factory, ignore_patterns)
-        self._submit("status", "", job)
+        """New settings for indexing; new skip patterns also re-sync every folder, so newly
+        skipped files leave the index and newly allowed ones join it."""
+        reconcile = ignore_patterns != self._factory[1]
+        self._factory = (factory, ignore_patterns)
+        self._ensure_loop().replace_engine(self._engine_factory(), reconcile=reconcile)
 
-    def refresh_status(self) -> int:
-        return self._submit("status", "", self._status_job)
+    def refresh_status(self) -> None:
+        self._ensure_loop().call(lambda engine: engine.kb.status(), on_done=self._status)
 
     def cancel_folder(self, folder: str) -> None:
-        for request_id, (_kind, target) in list(self._requests.items()):
-            if target == folder:
-                self._runner.cancel(request_id)
-
-    def busy(self) -> bool:
-        return bool(self._requests)
+        if self._loop is not None:
+            self._loop.cancel_folder(folder)
 
     def shutdown(self, timeout_ms: int = 15000) -> bool:
+        if self._loop is not None:
+            self._loop.stop()
         stopped = self._runner.shutdown(timeout_ms)
-        if stopped:  # the thread is gone, so closing here cannot race it
-            self._close_job(None)
+        if stopped and self._loop is not None:  # the thread is gone: closing cannot race it
+            self._loop.close()
         return stopped
 
-    def _submit(self, kind: str, folder: str, job) -> int:
-        request_id = self._runner.submit(job)
-        self._requests[request_id] = (kind, folder)
-        self._announce()
-        return request_id
+    # The loop.
 
-    def _announce(self) -> None:
-        kinds = [(k, f) for k, f in self._requests.values() if k != "status"]
-        if not kinds:
-            self.work_changed.emit("")
-            return
-        kind, folder = kinds[0]
-        name = Path(folder).name if folder else ""
-        text = {
-            "open": "Opening the index…",
-            "sync": f"Indexing {name}",
-            "changes": f"Updating {name}",
-            "remove": f"Removing {name} from the index",
-            "rebuild": "Rebuilding the index",
-        }.get(kind, "Working")
-        more = len(kinds) - 1
-        self.work_changed.emit(text + (f" (+{more} more)" if more else ""))
+    def _ensure_loop(self):
+        if self._loop is None:
+            from desktop_rag.core.sync_loop import WatchLoop, WatchTiming
 
-    # Jobs (index thread).
+            self._loop = WatchLoop(
+                self._engine_factory(), self._timing or WatchTiming(), listener=_Relay(self)
+            )
+            self._runner.submit(self._run_loop)
+        return self._loop
 
-    def _kb_ready(self) -> SearchIndex:
-        if self._kb is None:
-            self._kb = self._factory()
-        return self._kb
+    def _run_loop(self, ctx: JobContext) -> None:
+        self._loop.run(ctx.cancel)
 
-    def _syncer(self):
-        if self._sync is None:
+    def _engine_factory(self):
+        factory, patterns = self._factory
+        state_db = self._state_db
+
+        def build():
             from desktop_rag.core.folders import FolderStore
             from desktop_rag.core.ignore import IgnoreRules
             from desktop_rag.core.sync import SyncEngine  # imports lancedb: index thread only
 
-            rules = IgnoreRules.from_patterns(self._ignore_patterns)
-            self._sync = SyncEngine(self._kb_ready(), FolderStore(self._state_db), rules=rules)
-        return self._sync
+            rules = IgnoreRules.from_patterns(patterns)
+            kb = factory()
+            return SyncEngine(kb, FolderStore(state_db), rules=rules, on_event=self.event.emit)
 
-    def _open_job(self, ctx: JobContext):
-        return self._kb_ready().status()
+        return build
 
-    def _status_job(self, ctx: JobContext):
-        return self._kb_ready().status()
+    # Loop callbacks (index thread): only emit.
 
-    def _outcome(self, folder: str, report: IndexReport | None) -> FolderOutcome:
-        records = self._kb_ready().file_records(Path(folder))
-        errors = sum(1 for r in records if r.status == "error")
-        return FolderOutcome(folder, report, len(records) - errors, errors)
+    def _opened(self, status: object) -> None:
+        self.opened.emit(status)
+        self._status(status)
 
-    def _sync_job(self, folder: str, retry_failed: bool, ctx: JobContext) -> FolderOutcome:
-        report = self._syncer().reconcile(
-            folder, progress=ctx.progress, cancel=ctx.cancel, retry_failed=retry_failed
-        )
-        if not report.available:
-            return FolderOutcome(folder, None, 0, 0, available=False)
-        return self._outcome(folder, report.index)
+    def _status(self, status: object) -> None:
+        self.status_changed.emit(status)
 
-    def _changes_job(
-        self, batch: object, folders: tuple[str, ...], ctx: JobContext
-    ) -> list[FolderOutcome]:
-        report = self._syncer().apply_batch(batch, progress=ctx.progress, cancel=ctx.cancel)
-        return [self._outcome(folder, report.index) for folder in folders]
+    def _removed(self, folder: object) -> None:
+        self.removed.emit(folder)
 
-    def _remove_job(self, folder: str, ctx: JobContext) -> FolderOutcome:
-        self._kb_ready().remove([Path(folder)])
-        return FolderOutcome(folder, None, 0, 0)
-
-    def _rebuild_job(
-        self, factory: IndexFactory, ignore_patterns: tuple[str, ...], ctx: JobContext
-    ):
-        self._close_job(ctx)  # the sync engine is built again, with the new rules
-        self._factory, self._ignore_patterns = factory, ignore_patterns
-        if self._index_dir.exists():
-            shutil.rmtree(self._index_dir)
-        return self._kb_ready().status()
-
-    def _replace_job(
-        self, factory: IndexFactory, ignore_patterns: tuple[str, ...], ctx: JobContext
-    ):
-        self._close_job(ctx)  # the sync engine is built again, with the new rules
-        self._factory, self._ignore_patterns = factory, ignore_patterns
-        return self._kb_ready().status()
-
-    def _close_job(self, ctx: JobContext | None) -> None:
-        self._sync = None
-        kb, self._kb = self._kb, None
-        if kb is not None:
-            kb.close()
-
-    # Results (UI thread).
-
-    @Slot(int, object)
-    def _on_runner_progress(self, request_id: int, value: object) -> None:
-        _kind, folder = self._requests.get(request_id, ("", ""))
-        if folder and isinstance(value, Progress):
-            self.progress.emit(folder, value)
-
-    @Slot(int, object)
-    def _on_runner_finished(self, request_id: int, result: object) -> None:
-        kind, folder = self._requests.pop(request_id, ("", ""))
-        if kind in ("open", "status", "rebuild"):
-            self.status = result
-            if kind == "open":
-                self.opened.emit(result)
-            self.status_changed.emit(result)
-        elif kind == "remove":
-            self.removed.emit(folder)
-            self.refresh_status()
-        elif kind == "sync":
-            self.folder_done.emit(folder, result)
-            self.refresh_status()
-        elif kind == "changes":
-            for outcome in result:
-                self.folder_done.emit(outcome.folder, outcome)
-            self.refresh_status()
-        self._announce()
+    def _failed(self, exc: BaseException) -> None:
+        self.open_failed.emit(describe_error(exc))
 
     @Slot(int, object)
     def _on_runner_failed(self, request_id: int, exc: object) -> None:
-        kind, folder = self._requests.pop(request_id, ("", ""))
-        message = describe_error(exc)
-        if kind == "open":
-            self.open_failed.emit(message)
-        elif folder:
-            self.folder_failed.emit(folder, message)
+        self.open_failed.emit(describe_error(exc))
+
+    @Slot(object)
+    def _on_status_changed(self, status: object) -> None:
+        self.status = status
+
+
+class _Relay:
+    """The loop's listener: turns what it reports into the service's signals."""
+
+    def __init__(self, service: IndexService):
+        self._service = service
+
+    def busy(self, text: str) -> None:
+        self._service.work_changed.emit(text)
+        if not text:  # idle again: the status bar's counts
+            loop = self._service._loop
+            if loop is not None and loop.engine is not None:
+                try:
+                    self._service.status_changed.emit(loop.engine.kb.status())
+                except Exception:  # counts for the status bar only; the next idle retries
+                    log.warning("reading the index status failed", exc_info=True)
+
+    def progress(self, folder: str, progress: Progress) -> None:
+        self._service.progress.emit(folder, progress)
+
+    def synced(self, summary) -> None:
+        self._service.folder_done.emit(summary.folder, summary)
+
+    def failed(self, folder: str, message: str) -> None:
+        if folder:
+            self._service.folder_failed.emit(folder, message)
         else:
-            self.open_failed.emit(message)
-        self._announce()
+            self._service.open_failed.emit(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_rag.core import settings as settings_mod
-from desktop_rag.core.paths import default_chat_model
+from desktop_rag.core.paths import default_chat_model, default_embedder_dir
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.model_service import ModelPreview, ModelService
 from desktop_rag.ui.status_bar import format_bytes
@@ -141,6 +142,7 @@ class SettingsDialog(QDialog):
         self.chunk_tokens.setRange(32, 4096)
         self.chunk_tokens.setSuffix(" tokens")
         self.chunk_tokens.setValue(settings.chunk_tokens)
+        self.chunk_note = _wrapping_label()
         self.chunk_overlap = QSpinBox()
         self.chunk_overlap.setRange(0, 2048)
         self.chunk_overlap.setSuffix(" tokens")
@@ -166,6 +168,7 @@ class SettingsDialog(QDialog):
         )
         retrieval_form.addRow("", self.embedder_note)
         retrieval_form.addRow("Chunk size:", self.chunk_tokens)
+        retrieval_form.addRow("", self.chunk_note)
         retrieval_form.addRow("Chunk overlap:", self.chunk_overlap)
         retrieval_form.addRow("Sources per answer:", self.top_k)
         retrieval_form.addRow("Skip files:", self.ignore_edit)
@@ -194,6 +197,7 @@ class SettingsDialog(QDialog):
         self.gpu_layers.valueChanged.connect(self._on_model_changed)
         self.context.valueChanged.connect(self._on_model_changed)
         self.embedder_edit.textChanged.connect(self._on_embedder_edit_textChanged)
+        self.embedder_edit.textChanged.connect(self._on_values_changed)
         for spin in (self.chunk_tokens, self.chunk_overlap):
             spin.valueChanged.connect(self._on_values_changed)
         self.buttons.accepted.connect(self.accept)
@@ -203,6 +207,7 @@ class SettingsDialog(QDialog):
             models.inspect_failed.connect(self._on_models_inspect_failed)
         self._on_model_changed()
         self._on_embedder_edit_textChanged(self.embedder_edit.text())
+        self._update_chunk_note()
         # The minimum Qt derives with word-wrapped labels is too short: rows would overlap.
         self.resize(self.sizeHint())
 
@@ -314,8 +319,33 @@ class SettingsDialog(QDialog):
         else:
             self.embedder_note.setText("Turns passages into vectors for search.")
 
+    def _update_chunk_note(self) -> None:
+        """What the embedding model reads of a chunk: its own limit caps the chunk size."""
+        from desktop_rag.core.chunking import chunk_limits
+        from desktop_rag.core.embedder import model_max_tokens
+
+        folder = self.embedder_edit.text().strip()
+        try:
+            model_dir = Path(folder).expanduser() if folder else default_embedder_dir()
+        except FileNotFoundError:
+            model_dir = None
+        limit = model_max_tokens(model_dir) if model_dir is not None else None
+        if limit is None:
+            self.chunk_note.setText("")
+            return
+        cap, _ = chunk_limits(self.chunk_tokens.value(), 0, limit)
+        name = "all-MiniLM-L6-v2" if not folder else model_dir.name
+        text = (
+            f"{name} reads at most {limit} tokens of a passage, so chunks are cut at "
+            f"{cap} tokens (room is kept for the heading)."
+        )
+        if self.chunk_tokens.value() > cap:
+            text = f"Larger than the model reads: {text}"
+        self.chunk_note.setText(text)
+
     @Slot()
     def _on_values_changed(self, *_args) -> None:
+        self._update_chunk_note()
         problems = settings_mod.validate(self.settings())
         self.problems.setText("\n".join(problems))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problems)

@@ -146,7 +146,22 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from desktop_rag.core.sync_loop import WatchLoop, WatchTiming
+    from desktop_rag.core.sync_loop import FolderSummary, SyncListener, WatchLoop, WatchTiming
+
+    class Printer(SyncListener):
+        """The same loop as the app's; here its news goes to the terminal."""
+
+        def __init__(self) -> None:
+            self.bar = ProgressPrinter()
+
+        def progress(self, folder: str, progress) -> None:
+            self.bar(progress)
+
+        def synced(self, summary: FolderSummary) -> None:
+            self.bar.finish()
+
+        def failed(self, folder: str, message: str) -> None:
+            print(f"{'error':<11} {folder}  ({message})", flush=True)
 
     engine = _engine(args)
     stop = threading.Event()
@@ -159,7 +174,7 @@ def run_watch(args: argparse.Namespace) -> int:
         print(f"watching {len(folders)} folder(s); Ctrl-C to stop", flush=True)
         with _sigint_sets(stop):
             _ = engine.kb.embedder.dim  # load the model now, not on the first saved file
-            WatchLoop(engine, timing).run(stop, progress=ProgressPrinter())
+            WatchLoop(engine, timing, listener=Printer()).run(stop)
     finally:
         engine.kb.close()
     print("stopped", flush=True)

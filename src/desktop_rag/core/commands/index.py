@@ -88,11 +88,21 @@ class ProgressPrinter:
             self.stream.flush()
 
 
+def _user_path(text: str) -> Path:
+    """A path typed by a person, spelled as the folder walk spells it: the folders on the way
+    resolved (`~/notes` may be a link, macOS's /tmp is /private/tmp), a linked file kept
+    under its own name."""
+    path = Path(text).expanduser().absolute()
+    if path.is_dir():
+        return path.resolve()
+    return path.parent.resolve() / path.name
+
+
 def run_index(args: argparse.Namespace) -> int:
     kb = open_knowledge_base(args.data_dir)
     printer = ProgressPrinter()
     try:
-        targets = [Path(p) for p in args.paths]
+        targets = [_user_path(p) for p in args.paths]
         report = kb.index(targets, progress=printer, retry_failed=args.retry_failed)
     finally:
         printer.finish()
