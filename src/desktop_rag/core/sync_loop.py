@@ -407,6 +407,12 @@ class WatchLoop:
         self._report(watched.path, report.index, cancelled=report.cancelled)
 
     def _report(self, folder: str, index: IndexReport | None, *, cancelled: bool) -> None:
+        saved = self._engine().folders.get(folder)
+        if saved is None:
+            return  # removed meanwhile
+        if not saved.available:  # it vanished while the job ran (the batch saw it go)
+            self.listener.synced(FolderSummary(folder, 0, 0, available=False))
+            return
         self.listener.synced(self._summary(folder, index, cancelled))
 
     def _summary(

@@ -27,6 +27,11 @@ class LocalChatEngine:
         self._kb: Any = None
         self._answerer: Any = None
 
+    @property
+    def knowledge_base(self) -> Any:
+        """The knowledge base answers search (None until the first load or question)."""
+        return self._kb
+
     def _parts(self) -> tuple[Any, Any]:
         if self._host is None:
             from desktop_rag.core.llm.host import ModelHost
