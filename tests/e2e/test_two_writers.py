@@ -56,6 +56,18 @@ def _folder(root: Path, name: str, files: int) -> Path:
     return folder
 
 
+def _start_slow_writer(data_dir: Path, folder: Path) -> subprocess.Popen:
+    """The first writer, returned once it is in the middle of a write (chunks, no records)."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, str(data_dir), str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout.readline().strip() == "WRITING"
+    return writer
+
+
 def _audit(data_dir: Path) -> tuple[int, list[str]]:
     """(indexed files, files whose record and chunks disagree)."""
     kb = KnowledgeBase(AppPaths(data_dir), Settings(), embedder=FakeEmbedder())
@@ -69,15 +81,8 @@ def _audit(data_dir: Path) -> tuple[int, list[str]]:
 
 
 def test_a_second_process_waits_for_a_write_instead_of_repairing_it(tmp_path, data_dir, caplog):
-    first = _folder(tmp_path, "first", 12)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", SLOW_WRITER, str(data_dir), str(first)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    writer = _start_slow_writer(data_dir, _folder(tmp_path, "first", 12))
     try:
-        assert writer.stdout.readline().strip() == "WRITING"  # mid-write: chunks, no records
         started = time.monotonic()
         # What the app does when it starts: open the index and check it after a kill.
         kb = KnowledgeBase(AppPaths(data_dir), Settings(), embedder=FakeEmbedder())
@@ -99,16 +104,9 @@ def test_a_second_process_waits_for_a_write_instead_of_repairing_it(tmp_path, da
 
 
 def test_two_processes_index_at_once_and_the_index_stays_whole(tmp_path, data_dir):
-    first = _folder(tmp_path, "first", 12)
+    writer = _start_slow_writer(data_dir, _folder(tmp_path, "first", 12))
     second = _folder(tmp_path, "second", 20)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", SLOW_WRITER, str(data_dir), str(first)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     try:
-        assert writer.stdout.readline().strip() == "WRITING"
         kb = KnowledgeBase(AppPaths(data_dir), Settings(), embedder=FakeEmbedder())
         done = threading.Event()
         result = {}
