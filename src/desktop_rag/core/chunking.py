@@ -16,6 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
 from desktop_rag.core.records import Chunk, Document
+from desktop_rag.core.text_cleanup import clean_for_index, clean_words
 
 TokenOffsets = Callable[[str], Sequence[tuple[int, int]]]
 
@@ -185,22 +186,25 @@ def _next_start(i: int, j: int, kind: int, overlap: int, starts: list[int], brea
 def chunk_document(
     doc: Document, token_offsets: TokenOffsets, target: int = 200, overlap: int = 32
 ) -> list[Chunk]:
-    """Chunks of `doc`, in order; `doc.text[c.start:c.end] == c.text` for every chunk."""
+    """Chunks of `doc`, in order. `c.text` is the clean form (`text_cleanup`) of the
+    original span `doc.text[c.start:c.end]`: what is embedded, searched and shown, while
+    the offsets cite the document's own text."""
     chunks: list[Chunk] = []
     for section in doc.sections:
-        for s, e in split_spans(section.text, token_offsets, target, overlap):
-            start, end = section.start + s, section.start + e
-            text = doc.text[start:end]
+        clean, offsets = clean_for_index(section.text)
+        headings = tuple(clean_words(h) for h in section.heading_path)
+        for s, e in split_spans(clean, token_offsets, target, overlap):
+            text = clean[s:e]
             chunks.append(
                 Chunk(
                     path=doc.path,
                     ordinal=len(chunks),
                     text=text,
-                    start=start,
-                    end=end,
+                    start=section.start + offsets.to_original(s),
+                    end=section.start + offsets.to_original(e),
                     page=section.page,
-                    heading_path=section.heading_path,
-                    content_hash=content_hash(text, section.heading_path),
+                    heading_path=headings,
+                    content_hash=content_hash(text, headings),
                 )
             )
     return chunks

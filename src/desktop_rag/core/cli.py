@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # The model and PDF children are spawned; a frozen CLI must not re-run argparse in them.
     multiprocessing.freeze_support()
+    # A name that is not UTF-8 must never end a command with an encoding error.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_rag.core.errors import UserFacingError
+from desktop_rag.core.path_keys import from_storage, to_storage
 from desktop_rag.core.paths import AppPaths
 
 _SCHEMA = """
@@ -103,7 +104,7 @@ def probe(folder: WatchedFolder) -> tuple[bool, int | None]:
 
 def _row(row: sqlite3.Row) -> WatchedFolder:
     return WatchedFolder(
-        path=row["path"],
+        path=from_storage(row["path"]),
         paused=bool(row["paused"]),
         available=bool(row["available"]),
         added_at=row["added_at"],
@@ -140,9 +141,9 @@ class FolderStore:
         network mount is found without touching the file system (`normalize` resolves)."""
         with self._connect() as conn:
             query = "SELECT * FROM watched_folders WHERE path = ?"
-            row = conn.execute(query, (os.fspath(path),)).fetchone()
+            row = conn.execute(query, (to_storage(os.fspath(path)),)).fetchone()
             if row is None:
-                row = conn.execute(query, (normalize(path),)).fetchone()
+                row = conn.execute(query, (to_storage(normalize(path)),)).fetchone()
         return _row(row) if row else None
 
     def covering(self, path: str | os.PathLike[str]) -> WatchedFolder | None:
@@ -155,20 +156,24 @@ class FolderStore:
         if not Path(folder).is_dir():
             raise FolderError("is not a folder that exists", path=folder, hint="check the path")
         with self._connect() as conn:
-            existing = [r["path"] for r in conn.execute("SELECT path FROM watched_folders")]
+            rows = conn.execute("SELECT path FROM watched_folders")
+            existing = [from_storage(r["path"]) for r in rows]
             if folder in existing:
-                row = conn.execute("SELECT * FROM watched_folders WHERE path = ?", (folder,))
+                row = conn.execute(
+                    "SELECT * FROM watched_folders WHERE path = ?", (to_storage(folder),)
+                )
                 return AddResult(folder=_row(row.fetchone()), already_watched=True)
             overlap = classify_overlap(folder, existing)
             if overlap.covered_by:
                 return AddResult(folder=None, covered_by=overlap.covered_by)
             conn.executemany(
-                "DELETE FROM watched_folders WHERE path = ?", [(p,) for p in overlap.absorbs]
+                "DELETE FROM watched_folders WHERE path = ?",
+                [(to_storage(p),) for p in overlap.absorbs],
             )
             now, device = time.time(), os.stat(folder).st_dev
             conn.execute(
                 "INSERT INTO watched_folders (path, added_at, device) VALUES (?, ?, ?)",
-                (folder, now, device),
+                (to_storage(folder), now, device),
             )
         added = WatchedFolder(folder, added_at=now, device=device)
         return AddResult(folder=added, absorbed=overlap.absorbs)
@@ -176,7 +181,7 @@ class FolderStore:
     def remove(self, path: str | os.PathLike[str]) -> WatchedFolder:
         folder = self._require(path)
         with self._connect() as conn:
-            conn.execute("DELETE FROM watched_folders WHERE path = ?", (folder.path,))
+            conn.execute("DELETE FROM watched_folders WHERE path = ?", (to_storage(folder.path),))
         return folder
 
     def set_paused(self, path: str | os.PathLike[str], paused: bool) -> WatchedFolder:
@@ -203,7 +208,7 @@ class FolderStore:
         with self._connect() as conn:
             # `column` comes from this module only, never from the caller's input.
             sql = f"UPDATE watched_folders SET {column} = ? WHERE path = ?"
-            conn.execute(sql, (value, folder.path))
+            conn.execute(sql, (value, to_storage(folder.path)))
         updated = self.get(folder.path)
         assert updated is not None
         return updated

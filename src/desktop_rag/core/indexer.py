@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -69,6 +70,9 @@ def walk_folder(
     problems = [SkippedFile(path, reason) for path, reason in scan.errors]
     problems += [SkippedFile(path, LOOP_REASON) for path in scan.loops]
     return files, problems
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,11 @@ class Indexer:
                 if self._cancelled():
                     break
                 self._report("extracting", path)
-                self._visit(extractor, path, size, mtime_ns, records.get(path))
+                try:
+                    self._visit(extractor, path, size, mtime_ns, records.get(path))
+                except Exception as exc:  # one file's surprise is that file's error alone
+                    log.warning("indexing %s failed", path, exc_info=True)
+                    self._fail(FileRecord(path, size, mtime_ns, "", "error"), _unexpected(exc))
                 self._step()
         return self._finish()
 
@@ -308,10 +316,18 @@ class Indexer:
             if self._cancelled():
                 return
             part = order[i : i + step]
-            vectors = self.embedder.embed([texts[h] for h in part])
+            try:
+                vectors = self.embedder.embed([texts[h] for h in part])
+            except Exception:  # find the text the model refuses: embed the slice one by one
+                log.warning("embedding a slice failed; retrying text by text", exc_info=True)
+                vectors, part = self._embed_one_by_one(part, texts)
             known.update(zip(part, vectors, strict=True))
             self._counts["embedded"] += len(part)
         for work in self._pending:
+            missing = [c for c in work.chunks if c.content_hash not in known]
+            if missing:
+                self._fail(work.record, "the embedding model could not read part of its text")
+                continue
             work.vectors = [known[c.content_hash] for c in work.chunks]
             self._ready.append(work)
             self._ready_rows += len(work.chunks)
@@ -320,6 +336,18 @@ class Indexer:
         self._pending_texts = 0
         self._embedded_share = 0.0
 
+    def _embed_one_by_one(self, part: list[str], texts: dict[str, str]) -> tuple[list, list[str]]:
+        """(vectors, hashes) of the texts the model takes; the others are left out, and the
+        files they belong to fail alone."""
+        vectors, done = [], []
+        for digest in part:
+            try:
+                vectors.append(self.embedder.embed([texts[digest]])[0])
+                done.append(digest)
+            except Exception:
+                log.warning("the embedding model refused one text", exc_info=True)
+        return vectors, done
+
     def _maybe_write(self) -> None:
         overdue = time.monotonic() - self._last_write >= self.tuning.write_seconds
         if self._ready_rows >= self.tuning.write_rows or (overdue and self._ready):
@@ -327,19 +355,45 @@ class Indexer:
 
     def _write(self) -> None:
         if self._records_only:
-            self.store.put_records(self._records_only)
+            try:
+                self.store.put_records(self._records_only)
+            except Exception:  # a batch is all or nothing: find the record that spoils it
+                log.warning("saving records failed; retrying one by one", exc_info=True)
+                for record in self._records_only:
+                    self._save_alone(record, [])
             self._records_only = []
         if self._ready:
             self._report("writing", self._ready[-1].record.path)
-            items = [(w.record, list(zip(w.chunks, w.vectors, strict=True))) for w in self._ready]
-            self.store.write_files(items)
-            for work in self._ready:
+            ready, self._ready, self._ready_rows = self._ready, [], 0
+            items = [(w.record, list(zip(w.chunks, w.vectors, strict=True))) for w in ready]
+            try:
+                self.store.write_files(items)
+                saved = ready
+            except Exception:  # one file must not cost the others their place in the index
+                log.warning("a batched write failed; writing file by file", exc_info=True)
+                saved = [w for w, item in zip(ready, items, strict=True) if self._save_alone(*item)]
+            for work in saved:
                 if work.record.status == "indexed":
                     self._counts["indexed"] += 1
                     self._counts["chunks"] += len(work.chunks)
-            self._ready = []
-            self._ready_rows = 0
         self._last_write = time.monotonic()
+
+    def _save_alone(self, record: FileRecord, chunks: list) -> bool:
+        """Write one file; if even that fails, record why (or, failing that, report it)."""
+        try:
+            if chunks:
+                self.store.write_files([(record, chunks)])
+            else:
+                self.store.put_records([record])
+            return True
+        except Exception as exc:
+            log.warning("saving %s in the index failed", record.path, exc_info=True)
+            reason = f"could not be saved in the index ({_unexpected(exc)})"
+            self._skipped.append(SkippedFile(record.path, reason))
+            failed = FileRecord(record.path, record.size, record.mtime_ns, "", "error", reason)
+            with contextlib.suppress(Exception):
+                self.store.put_records([failed])
+            return False
 
     def _report(self, phase: str, current: str) -> None:
         if self._progress is None:
@@ -356,6 +410,11 @@ class Indexer:
         eta = self._eta.estimate(chunks_done, chunks_left, now)
         rate = done / max(now - self._started, 1e-6)
         self._progress(Progress(done, self._total, current, phase, rate, eta))
+
+
+def _unexpected(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"unexpected error: {type(exc).__name__}" + (f": {text[:200]}" if text else "")
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from lancedb.index import FTS, BTree
 from lancedb.query import BooleanQuery, MatchQuery, MultiMatchQuery, Occur
 
 from desktop_rag.core.errors import IndexMismatchError
+from desktop_rag.core.path_keys import display_path, from_storage, to_storage
 from desktop_rag.core.records import Chunk, FileRecord
 from desktop_rag.core.store_schema import (
     FILE_SCHEMA,
@@ -216,18 +217,27 @@ class Store:
 
     def _merge_records(self, records: Sequence[FileRecord]) -> None:
         now = time.time()
-        rows = [{**r.__dict__, "indexed_at": now} for r in records]
+        rows = [
+            {
+                **r.__dict__,
+                "path": to_storage(r.path),
+                # A reason may quote a name that is not UTF-8: stored as a person reads it.
+                "error": display_path(r.error) if r.error else r.error,
+                "indexed_at": now,
+            }
+            for r in records
+        ]
         table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
         merge = self._files.merge_insert("path").when_matched_update_all()
         merge.when_not_matched_insert_all().execute(table)
 
     @staticmethod
     def _chunk_row(chunk: Chunk, vector: np.ndarray, file_hash: str, batch: int) -> dict:
-        context = name_words(chunk.path)
+        context = name_words(display_path(chunk.path))
         keyword_text = chunk.text + " " + context
         return {
             "id": f"{file_hash[:16]}-{batch:x}-{chunk.ordinal}",
-            "path": chunk.path,
+            "path": to_storage(chunk.path),
             "ordinal": chunk.ordinal,
             "text": chunk.text,
             "context": context,
@@ -281,8 +291,10 @@ class Store:
             return 0
         self.delete_paths([new])
         with self._lock.writing():
-            self._chunks.update(where=where, values={"path": new, "context": name_words(new)})
-            self._files.update(where=where, values={"path": new})
+            stored = to_storage(new)
+            context = name_words(display_path(new))
+            self._chunks.update(where=where, values={"path": stored, "context": context})
+            self._files.update(where=where, values={"path": stored})
         return moved
 
     def move_under(self, old_folder: str, new_folder: str) -> int:
@@ -331,7 +343,7 @@ class Store:
         found: set[str] = set()
         for part in batches(list(paths)):
             rows = self._files.search().where(in_list("path", part)).select(["path"])
-            found.update(rows.limit(len(part)).to_arrow()["path"].to_pylist())
+            found.update(map(from_storage, rows.limit(len(part)).to_arrow()["path"].to_pylist()))
         return found
 
     def vectors_by_content_hash(
@@ -373,7 +385,7 @@ class Store:
         ).distance_type("cosine")
         if where:
             query = query.where(where, prefilter=True)
-        return query.select([*RESULT_COLUMNS, "_distance"]).limit(limit).to_list()
+        return _rows(query.select([*RESULT_COLUMNS, "_distance"]).limit(limit).to_list())
 
     def search_keyword(self, query: str, limit: int, where: str | None = None) -> list[dict]:
         """BM25 over the text and file names; CJK queries also over character bigrams."""
@@ -388,13 +400,20 @@ class Store:
         search = self._chunks.search(fts, query_type="fts")
         if where:
             search = search.where(where, prefilter=True)
-        return search.select([*RESULT_COLUMNS, "_score"]).limit(limit).to_list()
+        return _rows(search.select([*RESULT_COLUMNS, "_score"]).limit(limit).to_list())
 
     def scan_chunks(self, columns: Sequence[str]) -> pa.Table:
-        """These columns of every chunk (for checks, repair and benchmarks)."""
+        """These columns of every chunk (for checks, repair and benchmarks); `path` as the
+        file system spells it (see `path_keys`)."""
         if not self.ready:
             return pa.table({c: pa.array([], pa.string()) for c in columns})
-        return self._chunks.search().select(list(columns)).limit(None).to_arrow()
+        table = self._chunks.search().select(list(columns)).limit(None).to_arrow()
+        if "path" in table.column_names:
+            paths = table["path"].to_pylist()
+            if any(from_storage(p) != p for p in paths):
+                column = table.column_names.index("path")
+                table = table.set_column(column, "path", pa.array([from_storage(p) for p in paths]))
+        return table
 
     def chunk_paths_and_hashes(self) -> pa.Table:
         """path, file_hash and batch of every chunk (for consistency checks and repair)."""
@@ -495,9 +514,16 @@ class Store:
             raise RuntimeError("Store.ensure_tables must be called before writing")
 
 
+def _rows(rows: list[dict]) -> list[dict]:
+    """Search results with paths as the file system spells them."""
+    for row in rows:
+        row["path"] = from_storage(row["path"])
+    return rows
+
+
 def _record(row: dict) -> FileRecord:
     return FileRecord(
-        path=row["path"],
+        path=from_storage(row["path"]),
         size=int(row["size"]),
         mtime_ns=int(row["mtime_ns"]),
         content_hash=row["content_hash"] or "",

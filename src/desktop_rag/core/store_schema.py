@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from desktop_rag.core.path_keys import to_storage
+
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
 IN_BATCH = 400  # values per IN (...) list, to keep predicates small
@@ -21,8 +23,8 @@ RESULT_COLUMNS = [
 
 
 def sql_str(value: str) -> str:
-    """A SQL string literal: single quotes doubled."""
-    return "'" + value.replace("'", "''") + "'"
+    """A SQL string literal: single quotes doubled, a path in its stored spelling."""
+    return "'" + to_storage(value).replace("'", "''") + "'"
 
 
 def in_list(column: str, values: Sequence[str]) -> str:

@@ -28,6 +28,7 @@ from desktop_rag.core.folders import FolderError, FolderStore, WatchedFolder, is
 from desktop_rag.core.ignore import IgnoreRules
 from desktop_rag.core.indexer import hash_file
 from desktop_rag.core.knowledge_base import KnowledgeBase
+from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.reconcile import (
     LOOP_REASON,
     default_supported,
@@ -58,7 +59,8 @@ class SyncEvent:
     detail: str = ""
 
     def line(self) -> str:
-        return f"{self.action:<11} {self.path}" + (f"  ({self.detail})" if self.detail else "")
+        path = display_path(self.path)
+        return f"{self.action:<11} {path}" + (f"  ({self.detail})" if self.detail else "")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.records import SkippedFile
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -37,9 +38,9 @@ class FailedFilesModel(QAbstractListModel):
         skipped = self._rows[index.row()]
         match role:
             case Qt.ItemDataRole.DisplayRole:
-                return f"{Path(skipped.path).name}: {skipped.reason}"
+                return f"{Path(display_path(skipped.path)).name}: {skipped.reason}"
             case Qt.ItemDataRole.ToolTipRole:
-                return f"{skipped.path}\n{skipped.reason}"
+                return f"{display_path(skipped.path)}\n{skipped.reason}"
             case FailedFileRole.PATH:
                 return skipped.path
             case FailedFileRole.REASON:

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop_rag.core.path_keys import display_path
 from desktop_rag.services.folder_status import FolderState, FolderStatus, activity, describe
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -48,12 +49,14 @@ class FolderListModel(QAbstractListModel):
         status = self._rows[index.row()]
         match role:
             case Qt.ItemDataRole.DisplayRole:
-                return Path(status.path).name or status.path
+                shown = display_path(status.path)
+                return Path(shown).name or shown
             case Qt.ItemDataRole.ToolTipRole:
                 now = activity(status)
-                return f"{status.path}\n{describe(status)}" + (f"\n{now}" if now else "")
+                shown = display_path(status.path)
+                return f"{shown}\n{describe(status)}" + (f"\n{now}" if now else "")
             case Qt.ItemDataRole.AccessibleTextRole:
-                return f"{Path(status.path).name}: {describe(status)}"
+                return f"{Path(display_path(status.path)).name}: {describe(status)}"
             case FolderRole.PATH:
                 return status.path
             case FolderRole.STATE:

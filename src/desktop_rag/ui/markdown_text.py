@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from desktop_rag.core.path_keys import display_path
+
 _FENCE = re.compile(r"^(```|~~~)")
 _CITATION = re.compile(r"\[(\d{1,3})\](?!\()")
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1")
@@ -67,5 +69,6 @@ def snippet(text: str, limit: int = 140) -> str:
 
 
 def source_label(path: str, page: int | None) -> str:
+    path = display_path(path)
     name = Path(path).name or path
     return f"{name}, page {page}" if page else name

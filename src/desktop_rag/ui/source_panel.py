@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_rag.core.history import SavedSource
+from desktop_rag.core.path_keys import display_path
 
 
 class SourcePanel(QWidget):
@@ -72,8 +73,9 @@ class SourcePanel(QWidget):
             self.open_button.setEnabled(False)
             return
         where = f", page {source.page}" if source.page else ""
-        self.title.setText(f"[{source.number}] {Path(source.path).name}{where}")
-        self.path_label.setText(source.path)
+        shown = display_path(source.path)
+        self.title.setText(f"[{source.number}] {Path(shown).name}{where}")
+        self.path_label.setText(shown)
         self.passage.setPlainText(source.text)
         self.open_button.setEnabled(True)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.commands.index import add_folder_option
+from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
 
@@ -110,7 +111,7 @@ def run_ask(args: argparse.Namespace) -> int:
         print("\nSources:")
         for s in answer.sources:
             page = f", page {s.page}" if s.page is not None else ""
-            print(f"  [{s.number}] {s.path}{page}")
+            print(f"  [{s.number}] {display_path(s.path)}{page}")
     if not answer.covered:
         print(
             "(no indexed passage is about this question; the model was not asked)", file=sys.stderr

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.records import Progress
 
 if TYPE_CHECKING:  # imports LanceDB: not for `--version` or `--help`
@@ -113,7 +114,7 @@ def run_index(args: argparse.Namespace) -> int:
         f"({report.chunks_embedded} embedded) in {report.seconds:.1f} s"
     )
     for skipped in report.skipped:
-        print(f"  skipped {skipped.path}: {skipped.reason}")
+        print(f"  skipped {display_path(skipped.path)}: {skipped.reason}")
     if report.cancelled:
         print("cancelled: the files finished so far are in the index")
     return 0
@@ -144,7 +145,7 @@ def run_search(args: argparse.Namespace) -> int:
     if not hits:
         print("no results (is anything indexed? see `desktop-rag status`)")
     for rank, h in enumerate(hits, 1):
-        where = f"{h.path}" + (f" (page {h.page})" if h.page else "")
+        where = display_path(h.path) + (f" (page {h.page})" if h.page else "")
         snippet = " ".join(h.text.split())[:200]
         print(f"{rank:2}. {where}  [{h.score:.4f}]\n    {snippet}")
     return 0
@@ -192,5 +193,5 @@ def run_status(args: argparse.Namespace) -> int:
     if st.errors:
         print(f"files that could not be indexed: {len(st.errors)}")
         for e in st.errors:
-            print(f"  {e.path}: {e.reason}")
+            print(f"  {display_path(e.path)}: {e.reason}")
     return 0
