@@ -56,3 +56,31 @@ def test_legacy_charset_from_meta_tag(tmp_path: Path) -> None:
 def test_unclosed_head_does_not_hide_the_body() -> None:
     parsed = parse_html("<html><head><title>T</title><body><p>Visible body</p></body></html>")
     assert parsed.text == "Visible body"
+
+
+def test_optional_tags_left_out_are_read_as_a_browser_reads_them():
+    """`</head>`, `<body>`, `</p>` and `</li>` are optional in HTML: a page that omits them
+    is valid, and its text must be found (it was called "empty")."""
+    page = (
+        "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"
+        "<title>Committee minutes</title>\n<link rel=stylesheet href=a.css>\n"
+        "<h1>Minutes</h1>\n<p>The committee approved the new bicycle shed.\n"
+        "<p>Budget: 4,200 euros, from the spring fund.\n<ul><li>Paint: green<li>Roof: tin</ul>\n"
+    )
+    parsed = parse_html(page)
+    assert parsed.title == "Committee minutes"
+    assert [line for line in parsed.text.splitlines() if line] == [
+        "Minutes",
+        "The committee approved the new bicycle shed.",
+        "Budget: 4,200 euros, from the spring fund.",
+        "Paint: green",
+        "Roof: tin",
+    ]
+    assert parsed.sections[-1].heading_path == ("Minutes",)
+
+
+def test_a_page_without_head_or_body_tags_and_deep_nesting():
+    parsed = parse_html("<title>Bare</title>Just text <b>and bold</b>, no tags around it.")
+    assert parsed.text == "Just text and bold, no tags around it." and parsed.title == "Bare"
+    deep = parse_html("<div>" * 50_000 + "deep words" + "</div>" * 50_000)
+    assert deep.text == "deep words"

@@ -1,9 +1,16 @@
-"""HTML to text with the stdlib parser: visible text only, h1-h6 give the heading path."""
+"""HTML to text: visible text only, h1-h6 give the heading path.
+
+The page is parsed by Lexbor (through selectolax), an HTML5-conformant parser: the tree is
+what a browser builds, optional tags (`</head>`, `<body>`, `</p>`, `</li>` ...) left out or
+not. The tree is then walked into text: blocks become lines, table cells tab-separated
+columns, `<pre>` keeps its spaces, and scripts, styles and the head stay out.
+"""
 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from desktop_rag.core.extract.base import Parsed, Part, from_parts
 
@@ -21,33 +28,50 @@ _VOID = frozenset((
 
 
 def parse_html(text: str) -> Parsed:
-    parser = _TextParser()
-    parser.feed(text)
-    parser.close()
-    body, sections = from_parts(parser.finish())
-    title = parser.title or next((s.heading_path[0] for s in sections if s.heading_path), None)
-    return Parsed(body, sections, title)
+    tree = LexborHTMLParser(text)
+    walker = _TextWalker()
+    if tree.body is not None:
+        walker.walk(tree.body)
+    title_node = tree.css_first("title")
+    title = " ".join(title_node.text().split()) if title_node is not None else ""
+    body, sections = from_parts(walker.finish())
+    title = title or next((s.heading_path[0] for s in sections if s.heading_path), None)
+    return Parsed(body, sections, title or None)
 
 
-class _TextParser(HTMLParser):
+class _TextWalker:
+    """Turns the parsed tree into parts: the tags and text of the body, in document order."""
+
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.title: str | None = None
         self._parts: list[Part] = []
         self._buffer: list[str] = []
         self._path: list[tuple[int, str]] = []
         self._hidden_depth = 0
         self._pre_depth = 0
-        self._in_title = False
-        self._title_text: list[str] = []
         self._heading: tuple[int, list[str]] | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        if tag == "body":
-            # Browsers close an unterminated <head> here; so must we, or the page is lost.
-            self._hidden_depth = 0
+    def walk(self, root: LexborNode) -> None:
+        """Depth first, without recursion: pages nest thousands of elements deep."""
+        stack = [(root.tag or "", iter(root.iter(include_text=True)))]
+        while stack:
+            child = next(stack[-1][1], None)
+            if child is None:
+                tag, _ = stack.pop()
+                if stack:
+                    self.handle_endtag(tag)
+                continue
+            tag = child.tag or ""
+            if tag == "-text":
+                self.handle_data(child.text(deep=False))
+            elif tag.startswith("-"):  # comments, doctype
+                continue
+            elif tag in _VOID:
+                self.handle_startendtag(tag)
+            else:
+                self.handle_starttag(tag)
+                stack.append((tag, iter(child.iter(include_text=True))))
+
+    def handle_starttag(self, tag: str) -> None:
         if tag in _HIDDEN and tag not in _VOID:
             self._hidden_depth += 1
             return
@@ -63,13 +87,11 @@ class _TextParser(HTMLParser):
         elif tag in ("td", "th") and self._buffer and not self._buffer[-1].endswith("\n"):
             self._buffer.append("\t")
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_startendtag(self, tag: str) -> None:
         if not self._hidden_depth and tag in ("br", "hr"):
             self._newline()
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
         if tag in _HIDDEN and tag not in _VOID:
             self._hidden_depth = max(0, self._hidden_depth - 1)
             return
@@ -86,8 +108,6 @@ class _TextParser(HTMLParser):
             self._newline()
 
     def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self._title_text.append(data)
         if self._hidden_depth:
             return
         if not self._pre_depth:
@@ -111,6 +131,4 @@ class _TextParser(HTMLParser):
 
     def finish(self) -> list[Part]:
         self._flush()
-        title = " ".join("".join(self._title_text).split())
-        self.title = title or None
         return self._parts
