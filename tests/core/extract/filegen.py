@@ -149,3 +149,102 @@ def _para(text: str, style: str | None = None) -> str:
             runs.append("<w:tab/>")
         runs.append(f'<w:t xml:space="preserve">{escape(piece)}</w:t>')
     return f"<w:p>{props}<w:r>{''.join(runs)}</w:r></w:p>"
+
+
+TRANSITIONAL = {
+    "w": _W,
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+}
+STRICT = {  # ISO 29500 Strict, what Word's "Strict Open XML Document" writes
+    "w": "http://purl.oclc.org/ooxml/wordprocessingml/main",
+    "r": "http://purl.oclc.org/ooxml/officeDocument/relationships",
+    "rel": "http://purl.oclc.org/ooxml/officeDocument/relationships",
+}
+
+
+def make_word_docx(
+    body: Sequence[str],
+    *,
+    header: str = "",
+    footer: str = "",
+    footnotes: Sequence[str] = (),
+    endnotes: Sequence[str] = (),
+    strict: bool = False,
+    backslashes: bool = False,
+) -> bytes:
+    """A DOCX shaped as Word writes one: relationships for every part, a header and footer
+    referenced from the section, footnote and endnote references in the first paragraph.
+    `strict`: Strict Open XML namespaces; `backslashes`: zip entry names with "\\" (as some
+    Windows tools write them)."""
+    ns = STRICT if strict else TRANSITIONAL
+    w, r, rel = ns["w"], ns["r"], ns["rel"]
+    refs = "".join(
+        f'<w:r><w:footnoteReference w:id="{i + 1}"/></w:r>' for i in range(len(footnotes))
+    ) + "".join(f'<w:r><w:endnoteReference w:id="{i + 1}"/></w:r>' for i in range(len(endnotes)))
+    paras = [
+        f'<w:p><w:r><w:t xml:space="preserve">{escape(text)}</w:t></w:r>{refs if i == 0 else ""}'
+        "</w:p>"
+        for i, text in enumerate(body)
+    ]
+    sect = ""
+    if header:
+        sect += '<w:headerReference w:type="default" r:id="rIdH"/>'
+    if footer:
+        sect += '<w:footerReference w:type="default" r:id="rIdF"/>'
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f'<w:document xmlns:w="{w}" xmlns:r="{r}"><w:body>{"".join(paras)}'
+        f"<w:sectPr>{sect}</w:sectPr></w:body></w:document>"
+    )
+    parts = {"word/document.xml": document}
+    targets = []
+    if header:
+        parts["word/header1.xml"] = f'<w:hdr xmlns:w="{w}" xmlns:r="{r}">{_para(header)}</w:hdr>'
+        targets.append(("rIdH", "header", "header1.xml"))
+    if footer:
+        parts["word/footer1.xml"] = f'<w:ftr xmlns:w="{w}" xmlns:r="{r}">{_para(footer)}</w:ftr>'
+        targets.append(("rIdF", "footer", "footer1.xml"))
+    for kind, notes in (("footnote", footnotes), ("endnote", endnotes)):
+        if notes:
+            separator = "<w:p><w:r><w:separator/></w:r></w:p>"
+            items = f'<w:{kind} w:type="separator" w:id="-1">{separator}</w:{kind}>' + "".join(
+                f'<w:{kind} w:id="{i + 1}">{_para(text)}</w:{kind}>' for i, text in enumerate(notes)
+            )
+            parts[f"word/{kind}s.xml"] = (
+                f'<w:{kind}s xmlns:w="{w}" xmlns:r="{r}">{items}</w:{kind}s>'
+            )
+            targets.append((f"rId{kind}", f"{kind}s", f"{kind}s.xml"))
+    doc_rels = "".join(
+        f'<Relationship Id="{rid}" Type="{rel}/{kind}" Target="{target}"/>'
+        for rid, kind, target in targets
+    )
+    parts["word/_rels/document.xml.rels"] = (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        f'openxmlformats.org/package/2006/relationships">{doc_rels}</Relationships>'
+    )
+    parts["_rels/.rels"] = (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        f'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
+        f'Type="{rel}/officeDocument" Target="word/document.xml"/></Relationships>'
+    )
+    main = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+    kinds = {"header1": "header", "footer1": "footer", "footnotes": "footnotes",
+             "endnotes": "endnotes", "document": "document.main"}  # fmt: skip
+    overrides = "".join(
+        f'<Override PartName="/{name}" ContentType="{main}.{kinds[name[5:-4]]}+xml"/>'
+        for name in parts
+        if name.startswith("word/") and name.endswith(".xml")
+    )
+    parts["[Content_Types].xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        f'<Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, xml in parts.items():
+            archive.writestr(name.replace("/", "\\") if backslashes else name, xml)
+    return out.getvalue()

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from desktop_rag.core.extract import ExtractionError, extract_file
+from desktop_rag.core.extract.docx import parse_docx
 from tests.core.extract.checks import assert_well_formed, section_for
-from tests.core.extract.filegen import make_docx
+from tests.core.extract.filegen import make_docx, make_word_docx
 
 
 def test_paragraphs_headings_and_tables(tmp_path: Path) -> None:
@@ -72,3 +73,30 @@ def test_corrupt_docx(tmp_path: Path, data: bytes, reason: str) -> None:
     with pytest.raises(ExtractionError, match="corrupt DOCX") as info:
         extract_file(path)
     assert reason in info.value.reason
+
+
+WORD_BODY = ["The orchard report counts forty quince trees.", "Harvest starts in October."]
+WORD_PARTS = {
+    "header": "Acme Orchards confidential",
+    "footer": "Printed by the estate office",
+    "footnotes": ["Counted by the warden in March."],
+    "endnotes": ["See the 2019 survey for older figures."],
+}
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [{}, {"strict": True}, {"backslashes": True}, {"strict": True, "backslashes": True}],
+    ids=["transitional", "strict", "backslashes", "strict-backslashes"],
+)
+def test_word_documents_read_as_word_shows_them(layout):
+    """Headers, footers, footnotes and endnotes are part of what a person reads; Strict
+    Open XML and backslashed zip entries are files Word opens."""
+    parsed = parse_docx(make_word_docx(WORD_BODY, **WORD_PARTS, **layout), 10_000_000)
+    assert parsed.text.split("\n\n") == [
+        "Acme Orchards confidential",
+        "The orchard report counts forty quince trees.\nHarvest starts in October.",
+        "Footnote 1: Counted by the warden in March.",
+        "Endnote 1: See the 2019 survey for older figures.",
+        "Printed by the estate office",
+    ]
