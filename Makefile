@@ -36,6 +36,14 @@ LLAMA_KEY := $(shell printf '%s|%s|%s|%s|%s' '$(LLAMA_PIN)' '$(LLAMA_CMAKE_ARGS)
 	"$$($(PYTHON) -c 'import sys,platform;print(sys.version_info[:2],platform.machine())' 2>/dev/null)" \
 	"$$($(CC) --version 2>/dev/null | head -n1)" | sha256sum | cut -c1-16)
 WHEELHOUSE ?= $(HOME)/.cache/desktop-rag/wheels/$(LLAMA_KEY)
+# torch on PyPI is, on Linux, the CUDA build (its nvidia-* wheels are several GB); the CPU build
+# is "+cpu" from PyTorch's own index (or from a wheel folder pip is configured with).
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+ifeq ($(shell uname -s)-$(UNAME_M),Linux-x86_64)
+TORCH_PIN := torch==2.13.0+cpu
+else
+TORCH_PIN := torch==2.13.0
+endif
 # One stamp per llama.cpp build: a changed flag (CMAKE_ARGS, LLAMA_NATIVE) sets up again and
 # swaps the wheel in the venv.
 STAMP := $(VENV)/.installed-$(LLAMA_KEY)
@@ -49,8 +57,9 @@ $(STAMP): pyproject.toml Makefile
 	$(MAKE) --no-print-directory llama-wheel
 	rm -f $(VENV)/.installed*
 	$(BIN)/python -m pip install --upgrade "pip>=24" wheel setuptools
-	# torch first, exactly pinned, so nothing below can pull a CUDA build.
-	$(BIN)/python -m pip install "torch==2.13.0"
+	# torch first, exactly pinned to its CPU build, so nothing below can pull a CUDA build.
+	$(BIN)/python -m pip install "$(TORCH_PIN)" || { echo "$(TORCH_PIN) is not on the configured indexes; trying PyTorch's CPU index"; \
+		$(BIN)/python -m pip install "$(TORCH_PIN)" --extra-index-url $(TORCH_CPU_INDEX); }
 	$(BIN)/python -m pip install --find-links $(WHEELHOUSE) -e ".[dev]"
 	# The venv may hold another build of the same version (other flags): this one, now.
 	$(BIN)/python -m pip install --no-deps --force-reinstall $(WHEELHOUSE)/llama_cpp_python-*.whl
