@@ -327,3 +327,51 @@ def test_chunks_never_exceed_what_the_embedder_reads(data_dir, tmp_path):
     assert longest <= 128 - SPECIAL_TOKENS - HEADING_TOKENS
     assert len(texts) > 3000 // 128
     kb.close()
+
+
+def test_a_pdf_cut_short_is_indexed_in_part_shown_and_read_whole_on_retry(
+    data_dir, tmp_path, monkeypatch
+):
+    """A 400-page PDF read at 50 pages a second under a limit it cannot meet: the pages read
+    are searchable with their page numbers, the file is listed with what was kept and which
+    setting raises the limit, and a retry with a larger limit reads the rest."""
+    from desktop_rag.core import extract
+    from desktop_rag.core.extract import ExtractLimits, PdfExtractor
+    from tests.core.extract import workers
+    from tests.core.extract.filegen import make_pdf
+
+    docs = tmp_path / "manuals"
+    docs.mkdir()
+    (docs / "manual-400.pdf").write_bytes(make_pdf([["stand-in"]]))
+    real = extract.Extractor
+    slow: list[PdfExtractor] = []
+
+    def slow_extractor(limits):
+        slow.append(PdfExtractor(limits, read_pages=workers.slow_pages))
+        return real(limits, pdf=slow[-1])
+
+    monkeypatch.setattr(extract, "Extractor", slow_extractor)
+    tight = ExtractLimits(pdf_timeout_s=2.0, pdf_seconds_per_page=0.001)  # 2.4 s: ~120 pages
+    kb = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder(), extract_limits=tight)
+    seen: list[Progress] = []
+    report = kb.index([docs], progress=seen.append)
+    assert report.indexed == 1 and not report.skipped
+    (partial,) = report.partial
+    assert "only pages 1-" in partial.reason and "of 400 were read before the time limit" in (
+        partial.reason
+    )
+    assert "PDF time limit" in partial.reason
+    hit = kb.search_keyword("C00005", 1)[0]
+    assert hit.page == 5 and "code C00005" in hit.text
+    assert [e.reason for e in kb.status().errors] == [partial.reason]
+    assert any(p.pages == 400 and p.page >= 25 for p in seen)  # progress shows pages
+    kb.close()
+    roomy = ExtractLimits(pdf_timeout_s=2.0, pdf_seconds_per_page=0.05)  # 22 s for 8 s of work
+    kb = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder(), extract_limits=roomy)
+    again = kb.index([docs], retry_failed=True)
+    assert again.indexed == 1 and not again.partial
+    assert kb.search_keyword("C00399", 1)[0].page == 399
+    assert kb.status().errors == ()
+    kb.close()
+    for pdf in slow:
+        pdf.close()

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +128,7 @@ class Indexer:
         self._records_only: list[FileRecord] = []  # unchanged content, new stat
         self._last_write = time.monotonic()
         self._skipped: list[SkippedFile] = []
+        self._partial: list[SkippedFile] = []
         self._counts = {"indexed": 0, "unchanged": 0, "chunks": 0, "embedded": 0}
         self._started = time.monotonic()
         self._visited = 0  # files read (or found unchanged), embedded or not
@@ -210,6 +211,7 @@ class Indexer:
             seconds=time.monotonic() - self._started,
             cancelled=self._cancelled(),
             skipped=tuple(self._skipped),
+            partial=tuple(self._partial),
         )
 
     def _cancelled(self) -> bool:
@@ -235,7 +237,8 @@ class Indexer:
         return dict(sorted(found.items()))
 
     def _visit(self, extractor, path: str, size: int, mtime_ns: int, old: FileRecord | None):
-        retry = self.retry_failed and old is not None and old.status == "error"
+        # A retry reads again the files that failed and those read only in part.
+        retry = self.retry_failed and old is not None and (old.status == "error" or bool(old.error))
         if old is not None and (old.size, old.mtime_ns) == (size, mtime_ns) and not retry:
             self._counts["unchanged"] += 1
             return
@@ -260,11 +263,19 @@ class Indexer:
             return
         doc = self._extract_or_fail(extractor, record)
         if doc is not None:
+            if doc.partial:  # the pages read are indexed; the note says what is missing
+                note = f"partly indexed: {doc.partial}"
+                record = replace(record, error=note)
+                self._partial.append(SkippedFile(record.path, note))
             self._add_document(record, doc)
 
     def _extract_or_fail(self, extractor, record: FileRecord) -> Document | None:
+        def on_page(number: int, total: int) -> None:
+            if number % 25 == 0 or number == total:  # a long PDF shows its pages going by
+                self._report("extracting", record.path, page=number, pages=total)
+
         try:
-            return extractor.extract(Path(record.path))
+            return extractor.extract(Path(record.path), on_page=on_page)
         except ExtractionError as exc:
             if not self._cancelled():  # a cancel cut it short: the file did nothing wrong
                 self._fail(record, exc.reason)
@@ -280,8 +291,8 @@ class Indexer:
             self._fail(record, "no text found in the file")
             return
         record = FileRecord(
-            record.path, record.size, record.mtime_ns, record.content_hash, "indexed", None,
-            len(chunks), doc.kind,
+            record.path, record.size, record.mtime_ns, record.content_hash, "indexed",
+            record.error, len(chunks), doc.kind,
         )  # fmt: skip
         self._pending.append(_FileWork(record, chunks, [None] * len(chunks)))
         self._pending_texts += len(chunks)
@@ -395,7 +406,7 @@ class Indexer:
                 self.store.put_records([failed])
             return False
 
-    def _report(self, phase: str, current: str) -> None:
+    def _report(self, phase: str, current: str, *, page: int = 0, pages: int = 0) -> None:
         if self._progress is None:
             return
         # A file is done once it has its vectors. Embedding takes most of the time, so a count
@@ -409,7 +420,7 @@ class Indexer:
         now = time.monotonic()
         eta = self._eta.estimate(chunks_done, chunks_left, now)
         rate = done / max(now - self._started, 1e-6)
-        self._progress(Progress(done, self._total, current, phase, rate, eta))
+        self._progress(Progress(done, self._total, current, phase, rate, eta, page, pages))
 
 
 def _unexpected(exc: BaseException) -> str:

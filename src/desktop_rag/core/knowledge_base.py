@@ -183,8 +183,11 @@ class KnowledgeBase:
         """Counts and errors; never loads the embedding model."""
         store = self.store
         counts = store.counts()
+        # Files that failed, and files indexed only in part (their reason says so).
         errors = tuple(
-            SkippedFile(r.path, r.error or "unknown error") for r in store.get_files(status="error")
+            SkippedFile(r.path, r.error or "unknown error")
+            for r in store.get_files(noted=True)
+            if r.status == "error" or r.error
         )
         manifest = store.manifest
         return IndexStatus(

@@ -28,6 +28,7 @@ class Document:
     sections: tuple[Section, ...]
     title: str | None = None
     warnings: tuple[str, ...] = ()  # e.g. "pages 3, 7 have no text layer"
+    partial: str = ""  # why only part of the file was read ("" when it was read whole)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class Progress:
     phase: str = ""  # "scanning" | "extracting" | "embedding" | "writing"
     rate: float = 0.0  # files per second
     eta_s: float | None = None
+    page: int = 0  # while a long PDF is read: the page it is at, of `pages`
+    pages: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,5 @@ class IndexReport:
     seconds: float = 0.0
     cancelled: bool = False
     skipped: tuple[SkippedFile, ...] = field(default_factory=tuple)
+    # Indexed, but only in part (a PDF cut short by its time limit): what was kept, and why.
+    partial: tuple[SkippedFile, ...] = field(default_factory=tuple)

@@ -317,13 +317,18 @@ class Store:
 
     # -- reading --------------------------------------------------------------------
 
-    def get_files(self, under: str | None = None, *, status: str | None = None) -> list[FileRecord]:
-        """File records, sorted by path: all, or those at/under a folder, or of one status."""
+    def get_files(
+        self, under: str | None = None, *, status: str | None = None, noted: bool = False
+    ) -> list[FileRecord]:
+        """File records, sorted by path: all, or those at/under a folder, or of one status;
+        `noted`: only those with a reason (failed, or indexed only in part)."""
         if not self.ready:
             return []
         where = [under_predicate(under)] if under is not None else []
         if status is not None:
             where.append(f"status = {sql_str(status)}")
+        if noted:
+            where.append("error IS NOT NULL AND error != ''")
         query = self._files.search()
         if where:
             query = query.where(" AND ".join(where))

@@ -92,7 +92,7 @@ def plan_sync(
             add.append(path)
         elif record.status == "pending":
             reembed.append(path)  # an interrupted job: its chunks cannot be trusted
-        elif record.status == "error" and retry_failed:
+        elif (record.status == "error" or record.error) and retry_failed:  # failed or partial
             reembed.append(path)
         elif _stat_matches(file, record):
             unchanged.append(path)

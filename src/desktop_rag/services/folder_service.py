@@ -18,7 +18,7 @@ from desktop_rag.core.records import Progress
 from desktop_rag.services.folder_status import FolderState, FolderStatus
 from desktop_rag.services.index_service import IndexService
 
-_IDLE = {"done": 0, "total": 0, "eta_s": None, "phase": "", "current": ""}
+_IDLE = {"done": 0, "total": 0, "eta_s": None, "phase": "", "current": "", "page": 0, "pages": 0}
 
 
 class FolderService(QObject):
@@ -141,6 +141,8 @@ class FolderService(QObject):
             eta_s=progress.eta_s,
             phase=progress.phase,
             current=progress.current,
+            page=progress.page,
+            pages=progress.pages,
         )
 
     @Slot(str, object)

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop_rag.core.path_keys import display_path
+
 
 class FolderState(enum.StrEnum):
     WATCHING = "watching"
@@ -26,6 +28,8 @@ class FolderStatus:
     eta_s: float | None = None
     phase: str = ""
     current: str = ""
+    page: int = 0  # a long PDF being read: at this page, of `pages`
+    pages: int = 0
 
     @property
     def fraction(self) -> float | None:
@@ -64,7 +68,10 @@ def activity(status: FolderStatus) -> str:
     if status.phase == "optimizing":
         return "Tidying the index"
     word = _PHASE_WORDS.get(status.phase, "Working on")
-    return f"{word} {Path(status.current).name or status.current}"
+    text = f"{word} {Path(display_path(status.current)).name or status.current}"
+    if status.pages:
+        text += f", page {status.page:,} of {status.pages:,}"
+    return text
 
 
 def describe(status: FolderStatus) -> str:

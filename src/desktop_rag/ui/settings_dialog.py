@@ -147,6 +147,15 @@ class SettingsDialog(QDialog):
         self.chunk_overlap.setRange(0, 2048)
         self.chunk_overlap.setSuffix(" tokens")
         self.chunk_overlap.setValue(settings.chunk_overlap)
+        self.pdf_timeout = QSpinBox()
+        self.pdf_timeout.setRange(10, 3600)
+        self.pdf_timeout.setSuffix(" s")
+        self.pdf_timeout.setValue(int(settings.pdf_timeout_s))
+        self.pdf_timeout.setAccessibleName("PDF time limit")
+        self.pdf_timeout.setToolTip(
+            "What one page of a PDF (or opening it) may take; a whole file may take this plus "
+            "half a second a page. A file cut short keeps the pages read and says so."
+        )
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 50)
         self.top_k.setValue(settings.top_k)
@@ -170,6 +179,7 @@ class SettingsDialog(QDialog):
         retrieval_form.addRow("Chunk size:", self.chunk_tokens)
         retrieval_form.addRow("", self.chunk_note)
         retrieval_form.addRow("Chunk overlap:", self.chunk_overlap)
+        retrieval_form.addRow("PDF time limit:", self.pdf_timeout)
         retrieval_form.addRow("Sources per answer:", self.top_k)
         retrieval_form.addRow("Skip files:", self.ignore_edit)
         retrieval_form.addRow("", ignore_note)
@@ -227,6 +237,7 @@ class SettingsDialog(QDialog):
             embedder=self.embedder_edit.text().strip() or None,
             chunk_tokens=self.chunk_tokens.value(),
             chunk_overlap=self.chunk_overlap.value(),
+            pdf_timeout_s=float(self.pdf_timeout.value()),
             top_k=self.top_k.value(),
             ignore_patterns=self.ignore_patterns(),
             tray_icon=self.tray.isChecked(),

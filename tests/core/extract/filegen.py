@@ -8,8 +8,20 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 
-def make_pdf(pages: Sequence[Sequence[str] | None], title: str | None = None) -> bytes:
-    """A valid PDF: one Helvetica text line per string; a None/empty page draws only a line."""
+def make_pdf(
+    pages: Sequence[Sequence[str] | None],
+    title: str | None = None,
+    *,
+    fields: dict[int, Sequence[tuple[str, str, str, float]]] | None = None,
+    catalog_extra: bytes = b"",
+) -> bytes:
+    """A valid PDF: one Helvetica text line per string; a None/empty page draws only a line.
+
+    `fields`: page index -> form fields (kind "Tx" or "Btn", name, value, y position) as an
+    AcroForm with values and no appearance streams (filled in, not flattened).
+    `catalog_extra`: raw entries added to the document catalog.
+    """
+    fields = fields or {}
     objects: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -18,9 +30,11 @@ def make_pdf(pages: Sequence[Sequence[str] | None], title: str | None = None) ->
 
     catalog = add(b"")  # filled in once the page tree's number is known
     font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    pages_id = len(objects) + 1 + 2 * len(pages)
+    per_page = [2 + len(fields.get(i, ())) for i in range(len(pages))]
+    pages_id = len(objects) + 1 + sum(per_page)
     kids = []
-    for lines in pages:
+    field_refs: list[int] = []
+    for index, lines in enumerate(pages):
         if lines:
             ops = [b"BT /F1 12 Tf 72 720 Td 16 TL"]
             for line in lines:
@@ -30,16 +44,38 @@ def make_pdf(pages: Sequence[Sequence[str] | None], title: str | None = None) ->
             ops = [b"0.5 w 72 72 m 300 300 l S"]  # ink but no text, like a scanned page
         stream = b"\n".join(ops)
         content = add(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        page_fields = fields.get(index, ())
+        page_id = content + 1
+        annot_ids = [page_id + 1 + i for i in range(len(page_fields))]
+        annots = b""
+        if annot_ids:
+            annots = b" /Annots [%s]" % b" ".join(b"%d 0 R" % a for a in annot_ids)
         kids.append(
             add(
                 b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
-                b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
-                % (pages_id, font, content)
+                b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R%s >>"
+                % (pages_id, font, content, annots)
             )
         )
+        for kind, name, value, y in page_fields:
+            v = b"/" + value.encode() if kind == "Btn" else b"(" + _pdf_string(value) + b")"
+            field_refs.append(
+                add(
+                    b"<< /Type /Annot /Subtype /Widget /FT /%s /T (%s) /V %s "
+                    b"/Rect [72 %d 400 %d] /P %d 0 R /F 4 >>"
+                    % (kind.encode(), _pdf_string(name), v, int(y), int(y) + 14, page_id)
+                )
+            )
     refs = b" ".join(b"%d 0 R" % k for k in kids)
     assert add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))) == pages_id
-    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
+    form = b""
+    if field_refs:
+        form = b" /AcroForm << /Fields [%s] >>" % b" ".join(b"%d 0 R" % r for r in field_refs)
+    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R%s%s >>" % (
+        pages_id,
+        form,
+        catalog_extra,
+    )
     info = add(b"<< /Title (" + _pdf_string(title) + b") >>") if title else None
 
     out = io.BytesIO()

@@ -173,3 +173,82 @@ def test_pages_to_parsed_is_pure() -> None:
         pages_to_parsed(["", ""], None, failed=[1, 2])
     with pytest.raises(Unreadable, match="no pages"):
         pages_to_parsed([], None, failed=[])
+
+
+def test_form_field_values_are_read_on_their_page_and_a_form_is_no_scan(tmp_path: Path) -> None:
+    fields = {
+        0: [("Tx", "applicant", "Ingrid Vasquez-Oduya", 600), ("Tx", "town", "Lerwick", 580),
+            ("Btn", "Agree to the terms", "Yes", 560), ("Btn", "Newsletter", "Off", 540)],
+        1: [("Tx", "allergies", "hazelnuts and celery", 700)],
+    }  # fmt: skip
+    path = tmp_path / "form.pdf"
+    path.write_bytes(make_pdf([["Membership application", "Name:", "Town:"], None], fields=fields))
+    doc = extract_file(path, LIMITS)
+    assert section_for(doc, "Vasquez-Oduya").page == 1
+    assert "Lerwick" in section_for(doc, "Vasquez-Oduya").text
+    assert "[x] Agree to the terms" in doc.text and "Newsletter" not in doc.text
+    # The second page has only a filled field: that is text, not a scanned page.
+    assert section_for(doc, "hazelnuts and celery").page == 2
+    assert not doc.warnings
+    only_fields = tmp_path / "only-fields.pdf"
+    only_fields.write_bytes(make_pdf([None], fields={0: [("Tx", "total", "4,200 euros", 700)]}))
+    assert extract_file(only_fields, LIMITS).text == "4,200 euros"
+
+
+def test_a_pdf_pypdf_refuses_is_read_by_pdfium(tmp_path: Path) -> None:
+    """pypdf stops at its safety limit ("Reached maximum array element count"), which real
+    filings hit; every viewer opens them."""
+    huge_array = b" /PieceInfo [" + b"0 " * 100_001 + b"]"
+    path = tmp_path / "10-q.pdf"
+    pages = [["Quarterly report: revenue rose 12 percent."], ["Risk factors: supply chains."]]
+    path.write_bytes(make_pdf(pages, catalog_extra=huge_array))
+    doc = extract_file(path, LIMITS)
+    assert section_for(doc, "revenue rose 12 percent").page == 1
+    assert section_for(doc, "supply chains").page == 2
+
+
+def test_when_every_extractor_fails_the_reason_names_the_file_and_both_causes(tmp_path):
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40)
+    with pytest.raises(ExtractionError) as err:
+        extract_file(path, LIMITS)
+    assert str(path) in str(err.value)
+    assert "corrupt or unreadable PDF" in err.value.reason
+    assert "PDFium could not open it either" in err.value.reason
+
+
+def test_a_long_pdf_cut_by_the_time_limit_keeps_its_pages_and_says_so(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path, "manual.pdf", [["x"]])
+    limits = ExtractLimits(pdf_timeout_s=2.0, pdf_seconds_per_page=0.001)  # 4 s for 2,000 pages
+    seen: list[tuple[int, int]] = []
+    with PdfExtractor(limits, read_pages=workers.slow_pages) as pdf:
+        parsed = pdf.extract(path, on_page=lambda n, total: seen.append((n, total)))
+    kept = len(parsed.sections)
+    assert 20 < kept < 2000
+    assert [s.page for s in parsed.sections] == list(range(1, kept + 1))
+    assert parsed.sections[-1].text == f"Page {kept} of the long manual, code C{kept:05}."
+    assert parsed.partial.startswith(
+        f"only pages 1-{kept:,} of 2,000 were read before the time limit"
+    )
+    assert "PDF time limit" in parsed.partial
+    assert seen[:3] == [(1, 2000), (2, 2000), (3, 2000)] and seen[-1] == (kept, 2000)
+
+
+def test_the_time_limit_grows_with_the_pages(tmp_path: Path) -> None:
+    """300 pages at 50 a second take 6 s: three times the 2 s a fixed limit would give,
+    well within 2 s + 0.05 s a page, so the whole manual is read."""
+    path = write_pdf(tmp_path, "manual-300.pdf", [["x"]])
+    limits = ExtractLimits(pdf_timeout_s=2.0, pdf_seconds_per_page=0.05)
+    with PdfExtractor(limits, read_pages=workers.slow_pages) as pdf:
+        parsed = pdf.extract(path)
+    assert len(parsed.sections) == 300 and not parsed.partial
+
+
+def test_pages_read_before_a_crash_are_kept(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path, "fragile.pdf", [["x"]])
+    with PdfExtractor(LIMITS, read_pages=workers.crash_after_three_pages) as pdf:
+        parsed = pdf.extract(path)
+    assert [s.text for s in parsed.sections] == ["Kept page 1.", "Kept page 2.", "Kept page 3."]
+    assert parsed.partial.startswith(
+        "only pages 1-3 of 10 were read before the PDF extractor crashed"
+    )

@@ -76,6 +76,8 @@ class ProgressPrinter:
         bar = "#" * filled + " " * (BAR_WIDTH - filled)
         name = Path(p.current).name if p.current else ""
         line = f"[{bar}] {p.done}/{p.total} files  {p.phase}  {name}".rstrip()
+        if p.pages:
+            line += f"  page {p.page:,}/{p.pages:,}"
         if self.tty:
             self.stream.write("\r" + line[:110].ljust(110))
             self._drawn = True
@@ -115,6 +117,8 @@ def run_index(args: argparse.Namespace) -> int:
     )
     for skipped in report.skipped:
         print(f"  skipped {display_path(skipped.path)}: {skipped.reason}")
+    for partial in report.partial:
+        print(f"  {display_path(partial.path)}: {partial.reason}")
     if report.cancelled:
         print("cancelled: the files finished so far are in the index")
     return 0

@@ -8,6 +8,7 @@ Every failure is an `ExtractionError(path, reason)`; nothing else escapes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop_rag.core.errors import ExtractionError
@@ -75,10 +76,12 @@ class Extractor:
         if self._pdf is not None:
             self._pdf.abort()
 
-    def extract(self, path: Path) -> Document:
+    def extract(self, path: Path, on_page: Callable[[int, int], None] | None = None) -> Document:
+        """The file as a Document, or raise ExtractionError; `on_page(number, total)` while
+        a PDF's pages are read."""
         path = Path(path)
         try:
-            kind, parsed = self._parse(path)
+            kind, parsed = self._parse(path, on_page)
         except Unreadable as exc:
             raise ExtractionError(str(path), exc.reason) from exc
         except Exception as exc:  # the contract: only ExtractionError leaves this function
@@ -91,9 +94,10 @@ class Extractor:
             sections=parsed.sections,
             title=parsed.title,
             warnings=parsed.warnings,
+            partial=parsed.partial,
         )
 
-    def _parse(self, path: Path) -> tuple[str, Parsed]:
+    def _parse(self, path: Path, on_page=None) -> tuple[str, Parsed]:
         kind = kind_of(path)
         if kind is None:
             raise Unreadable(f"unsupported file type ({path.suffix or path.name})")
@@ -101,7 +105,7 @@ class Extractor:
             check_file(path, self.limits.max_bytes)
             if self._pdf is None:
                 self._pdf = PdfExtractor(self.limits)
-            parsed = self._pdf.extract(path)
+            parsed = self._pdf.extract(path, on_page)
         else:
             data = read_bytes(path, self.limits.max_bytes)
             if kind == "docx":

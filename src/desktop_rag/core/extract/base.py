@@ -22,6 +22,7 @@ class Parsed:
     sections: tuple[Section, ...]
     title: str | None = None
     warnings: tuple[str, ...] = ()
+    partial: str = ""  # why only part of the file is here ("" when it was read whole)
 
 
 @dataclass(frozen=True)

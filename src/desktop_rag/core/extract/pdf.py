@@ -2,6 +2,11 @@
 
 One `PdfExtractor` keeps one child for many files (spawning Python and importing pypdf costs
 about a tenth of a second per file) and replaces it after a timeout, crash or memory error.
+
+The child sends each page as soon as it is read (`pdf_worker`), so the time limit can scale
+with the work: one page (or opening the file) may take `pdf_timeout_s`, and the whole file
+`pdf_timeout_s` plus `pdf_seconds_per_page` for each page. Pages read before any limit, a
+crash or a memory error are kept, and the file's note says what was kept and why.
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ import multiprocessing
 import re
 import signal
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop_rag.core.extract.base import Parsed, Part, Unreadable, clean, from_parts
 from desktop_rag.core.extract.limits import DEFAULT_LIMITS, ExtractLimits
 from desktop_rag.core.extract.pdf_worker import PageReader, serve
+
+PageProgress = Callable[[int, int], None]  # (page number, total pages)
 
 # Start-up is not counted against the per-file limit, but a child that cannot even start
 # (a broken frozen build) must not hang the indexer either.
@@ -42,14 +51,15 @@ class PdfExtractor:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def extract(self, path: Path) -> Parsed:
-        """Pages of `path` as sections (page numbers 1-based), or raise Unreadable."""
+    def extract(self, path: Path, on_page: PageProgress | None = None) -> Parsed:
+        """Pages of `path` as sections (page numbers 1-based), or raise Unreadable.
+
+        `on_page(number, total)` after each page. A file cut short by a limit, a crash or
+        running out of memory keeps the pages read before, with `Parsed.partial` saying so.
+        """
         with self._lock:
-            reply = self._ask(str(path))
-        if reply[0] == "error":
-            raise Unreadable(reply[1])
-        _, pages, title, failed = reply
-        return pages_to_parsed(pages, title, failed)
+            pages, title, failed, total, partial = self._ask(str(path), on_page)
+        return pages_to_parsed(pages, title, failed, partial=partial, total=total)
 
     def close(self) -> None:
         with self._lock:
@@ -63,7 +73,8 @@ class PdfExtractor:
             with contextlib.suppress(ValueError, OSError):  # already closed or gone
                 process.kill()
 
-    def _ask(self, path: str) -> tuple:
+    def _ask(self, path: str, on_page: PageProgress | None) -> tuple:
+        """(pages, title, failed page numbers, total pages, note when cut short)."""
         self._aborted.clear()
         conn = self._start()
         try:
@@ -72,23 +83,76 @@ class PdfExtractor:
             self._stop()
             conn = self._start()
             conn.send(path)
-        timeout = self._limits.pdf_timeout_s
-        if not conn.poll(timeout):
-            self._stop()
-            raise Unreadable(f"PDF extraction timed out after {timeout:g} s")
-        try:
-            reply = conn.recv()
-        except (EOFError, OSError):
-            detail = self._exit_detail()
-            if self._aborted.is_set():
-                raise Unreadable("PDF extraction was cancelled") from None
-            raise Unreadable(f"PDF extractor crashed ({detail})") from None
-        if reply[0] == "oom":
-            self._stop()
-            raise Unreadable(
-                f"PDF extraction ran out of memory (limit {self._limits.pdf_memory_mb} MB)"
-            )
-        return reply
+        limits = self._limits
+        started = time.monotonic()
+        deadline = started + limits.pdf_timeout_s
+        pages: list[str] = []
+        failed: list[int] = []
+        title: str | None = None
+        total: int | None = None
+        while True:
+            now = time.monotonic()
+            wait = min(limits.pdf_timeout_s, deadline - now)
+            if wait <= 0 or not conn.poll(wait):
+                self._stop()
+                if not pages:
+                    raise Unreadable(f"PDF extraction timed out after {limits.pdf_timeout_s:g} s")
+                spent, base = now - started, limits.pdf_timeout_s
+                note = (
+                    f"{_kept(pages, total)} were read before the time limit ({spent:.0f} s for "
+                    f"this file: {base:g} s plus {limits.pdf_seconds_per_page:g} s a page); "
+                    "raise “PDF time limit” in Settings to read the rest"
+                )
+                return pages, title, failed, total, note
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                detail = self._exit_detail()
+                if self._aborted.is_set():
+                    raise Unreadable("PDF extraction was cancelled") from None
+                if not pages:
+                    raise Unreadable(f"PDF extractor crashed ({detail})") from None
+                note = (
+                    f"{_kept(pages, total)} were read before the PDF extractor crashed ({detail})"
+                )
+                return pages, title, failed, total, note
+            kind = msg[0]
+            if kind == "start":
+                total, title = msg[1], msg[2]
+                deadline = started + limits.pdf_timeout_s + limits.pdf_seconds_per_page * total
+            elif kind == "page":
+                pages.append(msg[2])
+                if msg[3]:
+                    failed.append(msg[1])
+                if on_page is not None:
+                    on_page(msg[1], total or msg[1])
+            elif kind == "end":
+                return pages, title, failed, total, None
+            elif kind == "error":
+                if not pages:
+                    raise Unreadable(msg[1])
+                return (
+                    pages,
+                    title,
+                    failed,
+                    total,
+                    (f"{_kept(pages, total)} were read before an error: {msg[1]}"),
+                )
+            elif kind == "oom":
+                self._stop()
+                limit = f"limit {limits.pdf_memory_mb} MB"
+                if not pages:
+                    raise Unreadable(f"PDF extraction ran out of memory ({limit})")
+                return (
+                    pages,
+                    title,
+                    failed,
+                    total,
+                    (
+                        f"{_kept(pages, total)} were read before PDF extraction ran out of memory "
+                        f"({limit})"
+                    ),
+                )
 
     def _start(self) -> multiprocessing.connection.Connection:
         if self._process is not None and self._process.is_alive() and self._conn is not None:
@@ -145,8 +209,18 @@ class PdfExtractor:
             process.close()
 
 
-def pages_to_parsed(pages: list[str], title: str | None, failed: list[int]) -> Parsed:
-    """Pages joined with a blank line, one section per page; pure, tested directly."""
+def pages_to_parsed(
+    pages: list[str],
+    title: str | None,
+    failed: list[int],
+    *,
+    partial: str | None = None,
+    total: int | None = None,
+) -> Parsed:
+    """Pages joined with a blank line, one section per page; pure, tested directly.
+
+    `partial`: why only the first pages (of `total`) are here; kept as the document's note.
+    """
     if not pages:
         raise Unreadable("corrupt or unreadable PDF: it has no pages")
     text, sections = from_parts(Part(clean(t), page=n) for n, t in enumerate(pages, start=1))
@@ -162,7 +236,13 @@ def pages_to_parsed(pages: list[str], title: str | None, failed: list[int]) -> P
         warnings.append(f"{_pages(blank)} {verb} no text layer")
     if failed:
         warnings.append(f"{_pages(failed)} could not be read")
-    return Parsed(text, sections, _clean_title(title), tuple(warnings))
+    return Parsed(text, sections, _clean_title(title), tuple(warnings), partial or "")
+
+
+def _kept(pages: list[str], total: int | None) -> str:
+    count = len(pages)
+    of = f" of {total:,}" if total else ""
+    return f"only page 1{of}" if count == 1 else f"only pages 1-{count:,}{of}"
 
 
 _PRODUCER_PREFIX = re.compile(r"^(?:Microsoft (?:Word|PowerPoint|Excel) - )", re.I)

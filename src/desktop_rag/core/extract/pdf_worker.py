@@ -8,25 +8,30 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
 from desktop_rag.core.extract.reading import os_reason
 
-# Replies sent to the parent: ("ok", pages, title, failed) | ("error", reason) | ("oom",).
-Reply = tuple[Any, ...]
-PageReader = Callable[[str], tuple[list[str], str | None, list[int]]]
+# What the child sends for one file, in order:
+#   ("start", pages, title, engine)          once the file is open
+#   ("page", number, text, failed)           each page, 1-based, as soon as it is read
+#   ("end",)                                 all pages sent
+# or, at any point, ("error", reason) or ("oom",): the pages sent so far stand.
+Event = tuple[Any, ...]
+PageReader = Callable[[str], Iterator[Event]]
 
 
 def serve(conn: Connection, memory_mb: int, read_pages: PageReader | None = None) -> None:
     """Answer one path at a time until the parent sends None or goes away."""
     import pypdf  # noqa: F401  (loaded before the cap so the cap measures extraction alone)
+    import pypdfium2  # noqa: F401
 
     _limit_memory(memory_mb)
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     warnings.simplefilter("ignore")
-    reader = read_pages or read_pdf_pages
+    reader = read_pages or read_pdf
     try:
         conn.send(("ready",))
     except (OSError, ValueError):
@@ -38,22 +43,90 @@ def serve(conn: Connection, memory_mb: int, read_pages: PageReader | None = None
             return
         if path is None:
             return
+        events: Iterator[Event] | None = None
+        last: Event = ("end",)
+        while True:
+            try:
+                events = events or iter(reader(path))
+                event = next(events, None)
+            except MemoryError:
+                last = ("oom",)
+                break
+            except Exception as exc:  # every failure must reach the parent as a reason
+                last = ("error", _reason(exc))
+                break
+            if event is None:
+                break
+            try:
+                conn.send(event)
+            except (OSError, ValueError):
+                return  # the parent went away
         try:
-            reply: Reply = ("ok", *reader(path))
-        except MemoryError:
-            reply = ("oom",)
-        except Exception as exc:  # every failure must reach the parent as a reason
-            reply = ("error", _reason(exc))
-        try:
-            conn.send(reply)
+            conn.send(last)
         except (OSError, ValueError):
             return
-        if reply[0] == "oom":
+        if last[0] == "oom":
             return  # a process that hit the limit may be in a bad state; start afresh
 
 
+def read_pdf(path: str) -> Iterator[Event]:
+    """Pages of a PDF as events: pypdf first, PDFium where pypdf refuses the file (its
+    safety limits, structures it cannot parse) or a page. Form field values (AcroForm,
+    not flattened) are added to the page they sit on, as a viewer draws them."""
+    try:
+        reader = _open_pypdf(path)
+    except _Failure:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:
+        yield from _read_pdfium(path, refused=_reason(exc))
+        return
+    pages = reader.pages
+    yield ("start", len(pages), _title(reader), "pypdf")
+    pdfium = None
+    for number, page in enumerate(pages, start=1):
+        failed = False
+        try:
+            text = page.extract_text() or ""
+        except MemoryError:
+            raise
+        except Exception:  # one broken page must not cost the others: PDFium tries it
+            pdfium = pdfium or _pdfium_document(path)
+            text = _pdfium_page_text(pdfium, number - 1)
+            failed = text is None
+            text = text or ""
+        fields = _field_values(page)
+        if fields:
+            text = (text.rstrip("\n") + "\n" if text.strip() else "") + "\n".join(fields)
+        yield ("page", number, text, failed)
+    if pdfium is not None:
+        pdfium.close()
+
+
 def read_pdf_pages(path: str) -> tuple[list[str], str | None, list[int]]:
-    """Text of each page, the metadata title, and the 1-based pages that failed to parse."""
+    """All pages at once: (texts, title, 1-based numbers of pages that failed)."""
+    pages: list[str] = []
+    failed: list[int] = []
+    title = None
+    for event in read_pdf(path):
+        if event[0] == "start":
+            title = event[2]
+        elif event[0] == "page":
+            pages.append(event[2])
+            if event[3]:
+                failed.append(event[1])
+    return pages, title, failed
+
+
+def events_from_pages(pages: list[str], title: str | None = None) -> Iterator[Event]:
+    """A reader's events for pages already in hand (test stand-ins)."""
+    yield ("start", len(pages), title, "test")
+    for number, text in enumerate(pages, start=1):
+        yield ("page", number, text, False)
+
+
+def _open_pypdf(path: str) -> Any:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
 
@@ -68,17 +141,116 @@ def read_pdf_pages(path: str) -> tuple[list[str], str | None, list[int]]:
             ) from exc
         if not opened:
             raise _Failure("encrypted (password protected)")
-    pages: list[str] = []
-    failed: list[int] = []
-    for number, page in enumerate(reader.pages, start=1):
+    _ = reader.pages[0] if len(reader.pages) else None  # the page tree parses, or raises here
+    return reader
+
+
+def _read_pdfium(path: str, refused: str) -> Iterator[Event]:
+    try:
+        document = _pdfium_document(path)
+    except Exception as exc:
+        detail = _pdfium_reason(exc)
+        raise _Failure(f"{refused}; PDFium could not open it either ({detail})") from exc
+    try:
+        total = len(document)
+        yield ("start", total, _pdfium_title(document), "pdfium")
+        for index in range(total):
+            text = _pdfium_page_text(document, index)
+            yield ("page", index + 1, text or "", text is None)
+    finally:
+        document.close()
+
+
+def _pdfium_document(path: str) -> Any:
+    import pypdfium2 as pdfium
+
+    return pdfium.PdfDocument(path)
+
+
+def _pdfium_page_text(document: Any, index: int) -> str | None:
+    """A page's text by PDFium, or None when it cannot be read."""
+    try:
+        page = document[index]
         try:
-            pages.append(page.extract_text() or "")
-        except MemoryError:
-            raise
-        except Exception:  # one broken page must not cost the others
-            pages.append("")
-            failed.append(number)
-    return pages, _title(reader), failed
+            textpage = page.get_textpage()
+            try:
+                text = textpage.get_text_bounded()
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+    except MemoryError:
+        raise
+    except Exception:
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _pdfium_title(document: Any) -> str | None:
+    try:
+        title = document.get_metadata_dict().get("Title")
+    except Exception:
+        return None
+    return str(title).strip() or None if title else None
+
+
+def _pdfium_reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return text or type(exc).__name__
+
+
+def _field_values(page: Any) -> list[str]:
+    """Values typed into the page's form fields, top to bottom, left to right."""
+    try:
+        annotations = page.get("/Annots")
+        annotations = annotations.get_object() if annotations is not None else []
+    except Exception:
+        return []
+    found: list[tuple[float, float, str]] = []
+    for ref in annotations or []:
+        try:
+            annot = ref.get_object()
+            if annot.get("/Subtype") != "/Widget":
+                continue
+            value = _inherited(annot, "/V")
+            kind = _inherited(annot, "/FT")
+            label = _inherited(annot, "/TU") or _inherited(annot, "/T")
+            text = _field_text(kind, value, label)
+            if not text:
+                continue
+            rect = [float(x) for x in annot.get("/Rect", [0, 0, 0, 0])]
+            found.append((-max(rect[1], rect[3]), min(rect[0], rect[2]), text))
+        except Exception:  # one odd field must not cost the page
+            continue
+    return [text for _y, _x, text in sorted(found)]
+
+
+def _inherited(annot: Any, key: str) -> Any:
+    """A field attribute on the widget or on its parent field (fields are trees)."""
+    node, depth = annot, 0
+    while node is not None and depth < 10:
+        if key in node:
+            return node[key]
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+        depth += 1
+    return None
+
+
+def _field_text(kind: Any, value: Any, label: Any) -> str:
+    if value is None:
+        return ""
+    if kind == "/Btn":  # a ticked box or chosen radio button: its label (the mark is a glyph)
+        state = str(value).lstrip("/")
+        if state in ("Off", ""):
+            return ""
+        name = str(label or "").strip()
+        return (
+            f"[x] {name}" if name and state in ("Yes", "On", "1") else f"[x] {name} {state}".strip()
+        )
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value).strip()
 
 
 def _title(reader: Any) -> str | None:
