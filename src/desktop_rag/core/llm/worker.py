@@ -130,6 +130,11 @@ def _redirect_output(log_path: str | None) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    # A file is block-buffered: a line printed before a failure must be in the log when the
+    # parent reads it to explain the failure (and survive a crash right after).
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
 
 
 @contextlib.contextmanager
@@ -229,4 +234,7 @@ def main(conn: Any, stop: Any, log_path: str | None, backend_spec: str = DEFAULT
             else:
                 conn.send(("error", "ValueError", f"unknown request {op!r}"))
         except Exception as exc:
+            for stream in (sys.stdout, sys.stderr):  # what it said is in the log first
+                if stream is not None:
+                    stream.flush()
             conn.send(("error", type(exc).__name__, str(exc)))
