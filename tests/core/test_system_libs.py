@@ -164,6 +164,17 @@ def test_the_table_covers_everything_the_real_display_plugins_need_from_the_syst
     assert {"libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libegl1"} <= set(depends)
 
 
+def test_without_any_display_the_launcher_says_so_instead_of_crashing_in_qt(monkeypatch, capsys):
+    assert system_libs.no_display({}) is sys.platform.startswith("linux")
+    assert not system_libs.no_display({"DISPLAY": ":0"})
+    assert not system_libs.no_display({"WAYLAND_DISPLAY": "wayland-0"})
+    assert not system_libs.no_display({"QT_QPA_PLATFORM": "offscreen"})
+    monkeypatch.setattr(app, "check_display_libraries", lambda: None)
+    monkeypatch.setattr(app, "no_display", lambda: True)
+    assert app.main(["--data-dir", "/nonexistent/never-created"]) == 1
+    assert "there is no display here" in capsys.readouterr().err
+
+
 def test_the_launcher_prints_the_command_and_exits_before_qt_starts(monkeypatch, capsys):
     problem = MissingLibraries("xcb", ("libxcb-cursor.so.0",), "debian")
     monkeypatch.setattr(app, "check_display_libraries", lambda: problem)
@@ -178,5 +189,7 @@ def test_the_command_line_check_exits_1_with_the_message(monkeypatch, capsys):
     monkeypatch.setattr(system_libs, "check_display_libraries", lambda env: problem)
     assert system_libs.main([]) == 1
     assert "sudo apt install libxcb-icccm4" in capsys.readouterr().err
+    assert system_libs.main(["--setup"]) == 1
+    assert "`make test` runs without a display" in capsys.readouterr().err
     assert system_libs.main(["--deb-depends"]) == 0
     assert "libxcb-icccm4" in capsys.readouterr().out

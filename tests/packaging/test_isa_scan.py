@@ -41,6 +41,8 @@ OBJDUMP = """\
     1120:\ttileloadd (%rsi,%rdx,1),%tmm0
     1128:\ttdpbssd %tmm2,%tmm1,%tmm0
     1130:\tpopcnt %rax,%rbx
+    1131:\tvaesenc %ymm1,%ymm2,%ymm3
+    1131:\tsha256rnds2 %xmm0,%xmm1,%xmm2
     1132:\tvpaddd %ymm17,%ymm1,%ymm2
     1134:\tvpaddd %ymm15,%ymm1,%ymm2
     1135:\tret
@@ -49,9 +51,9 @@ OBJDUMP = """\
 
 def test_the_scan_names_each_extension_beyond_x86_64_v3():
     result = isa_scan.scan_disassembly(OBJDUMP.splitlines(), Path("libggml-cpu.so"))
-    assert result.found == {"AVX-512": 3, "AVX-VNNI": 1, "AMX": 2}
+    assert result.found == {"AVX-512": 3, "AVX-VNNI": 1, "AMX": 2, "AES/SHA/ADX/GFNI": 2}
     assert result.examples["AMX"] == ["tileloadd (%rsi,%rdx,1),%tmm0", "tdpbssd %tmm2,%tmm1,%tmm0"]
-    assert "libggml-cpu.so: uses AMX (2 instructions" in result.summary()
+    assert "AMX (2 instructions, e.g. tileloadd" in result.summary()
     clean = isa_scan.scan_disassembly([*OBJDUMP.splitlines()[:4], "    1135:\tret"])
     assert clean.portable
 

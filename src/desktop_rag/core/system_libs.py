@@ -113,7 +113,7 @@ class MissingLibraries:
             return None
         return f"{_INSTALL[self.family]} {' '.join(packages)}"
 
-    def message(self) -> str:
+    def message(self, *, at_setup: bool = False) -> str:
         lines = [
             f"Desktop RAG cannot open its window: Qt's {self.plugin} display plugin needs "
             f"system libraries this computer does not have: {', '.join(self.sonames)}.",
@@ -132,8 +132,28 @@ class MissingLibraries:
             lines.append(
                 f"Find the package that provides {', '.join(unknown)} in your distribution."
             )
-        lines.append("Then start Desktop RAG again.")
+        lines.append(
+            "The window needs them; `make test` runs without a display and does not."
+            if at_setup
+            else "Then start Desktop RAG again."
+        )
         return "\n".join(lines)
+
+
+NO_DISPLAY = (
+    "Desktop RAG cannot open its window: there is no display here (neither DISPLAY nor "
+    "WAYLAND_DISPLAY is set). Start it from a desktop session (or over `ssh -X`); without a "
+    "screen, the command line does everything the window does: `desktop-rag --help`."
+)
+
+
+def no_display(env: Mapping[str, str] | None = None) -> bool:
+    """On Linux, a window needs X11 or Wayland; a platform plugin chosen by QT_QPA_PLATFORM
+    (offscreen, vnc …) is the person's own call."""
+    env = os.environ if env is None else env
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return False
+    return not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
 
 
 def parse_ldd(text: str) -> tuple[str, ...]:
@@ -238,6 +258,7 @@ def deb_depends() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m desktop_rag.core.system_libs")
     parser.add_argument("--deb-depends", action="store_true", help="print the .deb's Depends")
+    parser.add_argument("--setup", action="store_true", help="worded for the end of set-up")
     args = parser.parse_args(argv)
     if args.deb_depends:
         print(deb_depends())
@@ -246,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem is None:
         print("Qt's display libraries: all present")
         return 0
-    print(problem.message(), file=sys.stderr)
+    print(problem.message(at_setup=args.setup), file=sys.stderr)
     return 1
 
 

@@ -47,8 +47,8 @@ def test_report_text_with_a_gpu_and_a_split_plan():
     assert "  torch                  not installed" in text
     assert "llama.cpp GPU offload: yes" in text
     assert "GPUs (driver 550.54):\n  [0] NVIDIA GeForce RTX 3070: 7.0 GiB free of 8.0 GiB" in text
-    assert "Model: LLaMA v2 13B (Q4_K_M, 7.0 GiB, 40 layers, chat template from gguf)" in text
-    assert "GPU layers at context 4096: 22 of 41 (auto)" in text
+    assert "Model: LLaMA v2 13B (Q4_K_M, 7.0 GiB, 40 blocks, chat template from gguf)" in text
+    assert "GPU layers at context 4096: 22 of 41 (the blocks and the output layer; auto)" in text
 
 
 @pytest.mark.slow

@@ -45,7 +45,7 @@ def test_sigill_without_a_greeting_names_what_an_old_cpu_lacks():
     err = explain_exit(ChildExit(-signal.SIGILL, "starting", cpu_features=SANDY_BRIDGE))
     assert err.cause == "instructions"
     assert "uses AVX2, F16C, FMA and BMI2, which this processor lacks" in str(err)
-    assert "LLAMA_NATIVE=1 make setup" in str(err)
+    assert "make reinstall-llama LLAMA_NATIVE=1" in str(err)
     assert "memory" not in str(err)
 
 
@@ -93,5 +93,7 @@ def test_unsupported_cpu_is_none_when_nothing_is_missing_or_the_cpu_is_unknown()
     assert unsupported_cpu(V3_BUILD, X86_64_V3, frozen=False) is None
     assert unsupported_cpu(V3_BUILD, None, frozen=False) is None
     err = unsupported_cpu(V3_BUILD | {"AVX512"}, X86_64_V3, frozen=False)
-    assert "uses AVX512, which this processor lacks" in str(err) and "make setup" in str(err)
+    assert "uses AVX512, which this processor lacks" in str(err) and "make reinstall-llama" in str(
+        err
+    )
     assert describe({"FMA", "AVX"}) == "AVX and FMA"

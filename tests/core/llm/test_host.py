@@ -131,7 +131,8 @@ OOM_LOG = ("llama_kv_cache: CPU KV buffer size = 64.00 MiB",)
     [
         (signal.SIGILL, (), False, "instructions",
          ["instruction this computer does not have (SIGILL)", "reports every feature the build "
-          "uses (SSE3, SSSE3, AVX, AVX2, F16C, FMA and BMI2) but refused one", "make setup"]),
+          "uses (SSE3, SSSE3, AVX, AVX2, F16C, FMA and BMI2) but refused one",
+          "make reinstall-llama LLAMA_NATIVE="]),
         (signal.SIGKILL, OOM_LOG, True, "memory",
          ["ran out of memory while generating an answer", "the system stopped it",
           "fewer GPU layers, a smaller context"]),
@@ -193,7 +194,7 @@ def test_a_build_using_instructions_the_cpu_lacks_is_refused_before_it_runs(mode
         assert "uses AVX2, F16C, FMA, BMI2, AVX512 and AVX512_VNNI, which this processor lacks" in (
             text
         )
-        assert "LLAMA_NATIVE=1 make setup" in text
+        assert "make reinstall-llama LLAMA_NATIVE=1" in text
         assert h.child_pid is None and h.info is None
     finally:
         h.close()

@@ -187,13 +187,13 @@ def format_report(report: dict[str, Any]) -> str:
         return "\n".join(lines)
     lines.append(
         f"Model: {model['name']} ({model['quantization']}, {gib(model['size_bytes'])}, "
-        f"{model['n_layers']} layers, chat template from {model['chat_template']})"
+        f"{model['n_layers']} blocks, chat template from {model['chat_template']})"
     )
     lines.append(f"  {model['path']}")
     fit = report["fit"]
     lines.append(
         f"GPU layers at context {fit['context_size']}: {fit['gpu_layers']} of "
-        f"{fit['total_layers']} ({fit['mode']})"
+        f"{fit['total_layers']} (the blocks and the output layer; {fit['mode']})"
     )
     lines.append(f"  {fit['reason']}")
     return "\n".join(lines)

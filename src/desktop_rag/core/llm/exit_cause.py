@@ -191,11 +191,11 @@ def instructions_hint(*, frozen: bool, old_cpu: bool) -> str:
     if old_cpu:
         return (
             "this processor is older than the default build's x86-64-v3 baseline; build "
-            "llama.cpp for it with `LLAMA_NATIVE=1 make setup` in the Desktop RAG folder"
+            "llama.cpp for it with `make reinstall-llama LLAMA_NATIVE=1` in the Desktop RAG folder"
         )
     return (
-        "rebuild llama.cpp with the portable default: `make setup` in the Desktop RAG "
-        "folder (without LLAMA_NATIVE=1); `desktop-rag doctor` shows the details"
+        "rebuild llama.cpp with the portable default: `make reinstall-llama LLAMA_NATIVE=` in "
+        "the Desktop RAG folder; `desktop-rag doctor` shows the details"
     )
 
 
