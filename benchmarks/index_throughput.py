@@ -32,10 +32,10 @@ def time_extraction() -> dict[str, float]:
     totals = {"seconds": 0.0, "files": 0}
     original = extract.Extractor.extract
 
-    def timed(self, path):
+    def timed(self, path, on_page=None):
         started = time.perf_counter()
         try:
-            return original(self, path)
+            return original(self, path, on_page)
         finally:
             totals["seconds"] += time.perf_counter() - started
             totals["files"] += 1
