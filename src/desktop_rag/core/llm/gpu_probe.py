@@ -64,9 +64,22 @@ def probe_gpus() -> GpuProbe:
 def llama_gpu_offload_supported() -> bool:
     """Whether the installed llama-cpp-python was built with a GPU backend.
 
-    Imports llama_cpp (loads its shared library), so the model host asks its child process
-    instead; `doctor` calls this directly.
+    Asked in a short-lived child process: loading llama.cpp's library in the app's own
+    process would let a build made for another CPU kill the window (SIGILL). A child that
+    dies answers False; the model host then explains why when it starts the model.
     """
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        try:
+            return bool(pool.submit(_offload_in_child).result(timeout=120))
+        except Exception:  # the child died or hung: no offload from this build, as far as known
+            return False
+
+
+def _offload_in_child() -> bool:
     import llama_cpp
 
     return bool(llama_cpp.llama_supports_gpu_offload())
