@@ -48,7 +48,9 @@ class IndexService(QObject):
         self._state_db = state_db
         self._timing = timing
         self._runner = TaskRunner("index", self)
+        self._runner.progress.connect(self._on_runner_progress)
         self._runner.failed.connect(self._on_runner_failed)
+        self._ctx: JobContext | None = None  # the loop job's: its progress channel
         self._loop = None  # core.sync_loop.WatchLoop, built on first use (imports watchdog)
         self._factory = (factory, ignore_patterns)
         self.status = None  # the last IndexStatus
@@ -116,7 +118,15 @@ class IndexService(QObject):
         return self._loop
 
     def _run_loop(self, ctx: JobContext) -> None:
+        self._ctx = ctx
         self._loop.run(ctx.cancel)
+
+    def _post(self, kind: str, *args: object) -> None:
+        """From the loop's thread to the UI thread: through the runner's progress signal
+        (emitted by its worker object, received by a slot here), so every public signal of
+        this service is emitted on the UI thread, whatever its listeners are."""
+        if self._ctx is not None:
+            self._ctx.progress((kind, args))
 
     def _engine_factory(self):
         factory, patterns = self._factory
@@ -129,24 +139,33 @@ class IndexService(QObject):
 
             rules = IgnoreRules.from_patterns(patterns)
             kb = factory()
-            return SyncEngine(kb, FolderStore(state_db), rules=rules, on_event=self.event.emit)
+            return SyncEngine(
+                kb, FolderStore(state_db), rules=rules, on_event=lambda e: self._post("event", e)
+            )
 
         return build
 
-    # Loop callbacks (index thread): only emit.
+    # Loop callbacks (index thread): only post.
 
     def _opened(self, status: object) -> None:
-        self.opened.emit(status)
-        self._status(status)
+        self._post("opened", status)
 
     def _status(self, status: object) -> None:
-        self.status_changed.emit(status)
+        self._post("status_changed", status)
 
     def _removed(self, folder: object) -> None:
-        self.removed.emit(folder)
+        self._post("removed", folder)
 
     def _failed(self, exc: BaseException) -> None:
-        self.open_failed.emit(describe_error(exc))
+        self._post("open_failed", describe_error(exc))
+
+    @Slot(int, object)
+    def _on_runner_progress(self, request_id: int, value: object) -> None:
+        kind, args = value  # type: ignore[misc]
+        if kind == "opened":
+            self.opened.emit(*args)
+            kind = "status_changed"
+        getattr(self, kind).emit(*args)
 
     @Slot(int, object)
     def _on_runner_failed(self, request_id: int, exc: object) -> None:
@@ -158,29 +177,29 @@ class IndexService(QObject):
 
 
 class _Relay:
-    """The loop's listener: turns what it reports into the service's signals."""
+    """The loop's listener (on the loop's thread): posts what it reports to the service."""
 
     def __init__(self, service: IndexService):
         self._service = service
 
     def busy(self, text: str) -> None:
-        self._service.work_changed.emit(text)
+        self._service._post("work_changed", text)
         if not text:  # idle again: the status bar's counts
             loop = self._service._loop
             if loop is not None and loop.engine is not None:
                 try:
-                    self._service.status_changed.emit(loop.engine.kb.status())
+                    self._service._post("status_changed", loop.engine.kb.status())
                 except Exception:  # counts for the status bar only; the next idle retries
                     log.warning("reading the index status failed", exc_info=True)
 
     def progress(self, folder: str, progress: Progress) -> None:
-        self._service.progress.emit(folder, progress)
+        self._service._post("progress", folder, progress)
 
     def synced(self, summary) -> None:
-        self._service.folder_done.emit(summary.folder, summary)
+        self._service._post("folder_done", summary.folder, summary)
 
     def failed(self, folder: str, message: str) -> None:
         if folder:
-            self._service.folder_failed.emit(folder, message)
+            self._service._post("folder_failed", folder, message)
         else:
-            self._service.open_failed.emit(message)
+            self._service._post("open_failed", message)
