@@ -91,4 +91,3 @@ def test_adding_a_folder_inside_a_watched_one_is_refused(qtbot, tmp_path, folder
     with qtbot.waitSignal(folders.notice) as notice:
         assert folders.add(str(notes / "sub")) is None
     assert "already indexed as part of" in notice.args[0]
-
