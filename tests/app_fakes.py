@@ -177,6 +177,9 @@ class FakeChatEngine:
         self.reconfigured: list[object] = []
         self.folders_asked: list[tuple[str, ...]] = []
         self.load_step_s = 0.0
+        # Set to stream these tokens instead, attributed like the real answerer does.
+        self.reply: list[str] | None = None
+        self.partials = 0
 
     def load(self, cancel=None, on_progress=None) -> ModelInfo:
         self.threads.add(threading.get_ident())
@@ -199,7 +202,7 @@ class FakeChatEngine:
     def reconfigure(self, settings) -> None:
         self.reconfigured.append(settings)
 
-    def ask(self, question, history, on_token, cancel, folders=()) -> Answer:
+    def ask(self, question, history, on_token, cancel, folders=(), on_attribution=None) -> Answer:
         self.threads.add(threading.get_ident())
         self.stop_event.clear()
         self.questions.append((question, tuple(history)))
@@ -213,7 +216,10 @@ class FakeChatEngine:
             tokens = [f"Found in {Path(hits[0].path).name} ", "[1]", "."]
         else:
             tokens = ["I", " could", " not", " find", " it", "."]
-        tokens += [f" word{i}" for i in range(self.filler_words)]
+        if self.reply is None:
+            tokens += [f" word{i}" for i in range(self.filler_words)]
+        else:
+            tokens = list(self.reply)
         sent: list[str] = []
         stopped = False
         for token in tokens:
@@ -223,8 +229,37 @@ class FakeChatEngine:
             time.sleep(self.token_delay_s)
             on_token(token)
             sent.append(token)
+            if self.reply is not None and on_attribution is not None and token.endswith("."):
+                from desktop_rag.core.llm.attribution import attribute
+                from desktop_rag.core.llm.records import PartialAttribution
+
+                done = "".join(sent)
+                partial = attribute(done, sources, question=question)
+                on_attribution(PartialAttribution(partial.text, partial.sentences, len(done)))
+                self.partials += 1
         text = "".join(sent)
         timings = Timings(0.01, len(sent), 100.0, 0.1, stopped)
+        if self.reply is not None:
+            from dataclasses import replace
+
+            from desktop_rag.core.llm.attribution import attribute
+
+            result = attribute(text, sources, question=question)
+            cited = set(result.cited)
+            provided = tuple(replace(s, cited=s.number in cited) for s in sources)
+            shown = tuple(s for s in provided if s.cited) or provided
+            return Answer(
+                result.text,
+                shown,
+                "FakeLM",
+                0,
+                31,
+                timings,
+                True,
+                provided,
+                stopped,
+                sentences=result.sentences,
+            )
         return Answer(
             text,
             sources[:1] if sources else (),

@@ -33,3 +33,20 @@ def test_a_conversation_exports_with_its_sources():
 def test_file_names_are_safe_everywhere():
     assert export_file_name("What is 2/3 of <x>?") == "What is 2 3 of x.md"
     assert export_file_name("...") == "chat.md"
+
+
+def test_sentences_no_passage_supports_are_marked_in_the_export():
+    from desktop_rag.core.history import sentence_meta
+    from desktop_rag.core.llm.records import SentenceSupport
+
+    text = "212 apple trees [1]. They were planted by monks."
+    sentences = (
+        SentenceSupport("212 apple trees.", 0, 20, True, True, (1,), (0, 30), 1.0),
+        SentenceSupport("They were planted by monks.", 21, len(text), True, False),
+    )
+    conv = Conversation(1, "Orchard", 0.0, 0.0)
+    answer = Message(2, 1, "assistant", text, meta={"sentences": sentence_meta(sentences)})
+    exported = conversation_markdown(conv, [answer])
+    assert (
+        "212 apple trees [1]. They were planted by monks. *(not in the sources)*" in exported
+    )

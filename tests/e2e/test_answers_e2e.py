@@ -71,7 +71,7 @@ def host():
 
 @pytest.fixture(scope="module")
 def answerer(kb, host):
-    return Answerer(kb.search, host, SETTINGS)
+    return Answerer(kb.search, host, SETTINGS, embed=kb.embed_texts)
 
 
 def user(text: str) -> list[dict[str, str]]:
@@ -105,6 +105,35 @@ def test_answer_streams_and_cites_the_note_with_the_fact(answerer, corpus):
     assert zorblax in [s.path for s in answer.sources]
     assert all(s.text for s in answer.sources)
     assert answer.timings.first_token_s is not None and answer.timings.tokens_per_s
+    # Cited by attribution, whether or not SmolLM2 wrote a marker: the sentence with the
+    # fact is supported by the note, at the span that says it.
+    assert zorblax in [s.path for s in answer.sources if s.cited]
+    quartz = next(s for s in answer.sentences if "quartz" in s.text.lower())
+    assert quartz.supported
+    source = next(s for s in answer.provided if s.number == quartz.sources[0])
+    assert source.path == zorblax and "quartz" in source.text[slice(*quartz.span)]
+    assert f"[{source.number}]" in answer.text[quartz.start : quartz.end]
+
+
+def test_the_sample_question_that_looped_gets_an_answer_without_repetition(tmp_path):
+    """The first-run question on the bundled sample: it once repeated one line to the limit."""
+    from desktop_rag.core.llm.loop_guard import find_loop
+    from desktop_rag.core.paths import resources_dir
+
+    settings = SETTINGS.with_changes(max_tokens=160)
+    kb = KnowledgeBase(app_paths(tmp_path / "data"), settings)
+    host = ModelHost(settings)
+    try:
+        kb.index([resources_dir() / "sample"])
+        answer = Answerer(kb.search, host, settings, embed=kb.embed_texts).ask(
+            "How does Desktop RAG handle deleted files, and does anything leave my computer?"
+        )
+    finally:
+        host.close()
+        kb.close()
+    assert answer.text and find_loop(answer.text) is None
+    assert answer.timings.tokens < settings.max_tokens  # it ended, not ran out
+    assert "welcome.md" in [Path(s.path).name for s in answer.sources if s.cited]
 
 
 def test_a_question_the_documents_do_not_cover(answerer):
@@ -213,6 +242,16 @@ def test_cli_ask_json(corpus, capsys):
     assert {"number", "path", "page", "text"} <= set(out["sources"][0])
     assert out["gpu_layers"] == 0 and out["model"]
     assert out["timings"]["first_token_s"] > 0 and "tokens_per_s" in out["timings"]
+    assert out["loop_cut"] is False
+    assert out["sentences"], "every answer sentence is listed with its verdict"
+    for sentence in out["sentences"]:
+        assert {"text", "start", "end", "supported", "sources", "span", "model_cited"} <= set(
+            sentence
+        )
+        assert sentence["supported"] in (True, False, None)
+        assert out["answer"][sentence["start"] : sentence["end"]].strip()
+    quartz = next(s for s in out["sentences"] if "quartz" in s["text"].lower())
+    assert quartz["supported"] is True and len(quartz["span"]) == 2
 
 
 def test_a_question_limited_to_a_folder_answers_from_it_alone(corpus, answerer):

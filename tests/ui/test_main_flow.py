@@ -82,3 +82,49 @@ def test_shift_enter_adds_a_newline_instead_of_sending(qtbot, window, tmp_path):
     qtbot.keyClicks(window.chat_panel.input, "line two")
     assert window.chat_panel.input.toPlainText() == "line one\nline two"
     assert window.chat_panel.view.widgets() == []
+
+
+def test_an_answer_shows_its_citations_spans_and_unsupported_sentences(
+    qtbot, window, fake_engine, tmp_path
+):
+    folder = _notes(tmp_path)
+    window.add_folder(str(folder))
+    _wait_indexed(qtbot, window, folder)
+    fake_engine.reply = [
+        "The moon rover Quillfeather",
+        " is painted teal.",
+        " It was built on Mars in 2001.",
+    ]
+    partials = []
+    window.services.conversations.message_attributed.connect(
+        lambda _id, partial: partials.append(partial)
+    )
+    qtbot.keyClicks(window.chat_panel.input, "What colour is the rover Quillfeather?")
+    with qtbot.waitSignal(window.services.conversations.message_finished, timeout=5000) as done:
+        qtbot.keyClick(window.chat_panel.input, Qt.Key.Key_Return)
+    message = done.args[0]
+    # While it streamed, each finished sentence got its citation.
+    assert partials[0].text == "The moon rover Quillfeather is painted teal [1]."
+    assert (
+        message.text
+        == "The moon rover Quillfeather is painted teal [1]. It was built on Mars in 2001."
+    )
+    assert [s["supported"] for s in message.meta["sentences"]] == [True, False]
+
+    widget = window.chat_panel.view.widgets()[1]
+    body = widget.body.text()
+    assert "source:1:0" in body  # the citation carries its sentence, for the span
+    assert "not in the sources](unsupported:1)" in body
+    assert "1 sentence not in the sources" in widget._note.text()
+
+    widget.body.linkActivated.emit("source:1:0")
+    assert window.source_panel.isVisible()
+    assert window.source_panel.highlighted == "The moon rover Quillfeather is painted teal."
+
+    # Reopened from the saved history, the marks are still there.
+    window.chat_panel.view.set_messages(
+        window.services.conversations.history.messages(message.conversation_id)
+    )
+    reopened = window.chat_panel.view.widgets()[1]
+    assert [s.supported for s in reopened.sentences] == [True, False]
+    assert "unsupported:1" in reopened.body.text()

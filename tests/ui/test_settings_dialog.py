@@ -88,6 +88,9 @@ def test_the_chat_model_preview_reads_the_gguf(qtbot):
         assert dialog.preview.quantization == "Q4_1"
         assert "30 layers" in dialog.model_info.text()
         assert dialog.plan_label.text().startswith("Plan: 0 of 31 layers on the GPU")
+        # Which model answers, and that a larger one answers better.
+        advice = dialog.model_advice.text()
+        assert advice.startswith("In use: ") and "built-in" in advice and "7B-13B" in advice
     finally:
         assert models.shutdown()
 

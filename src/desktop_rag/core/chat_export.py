@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from desktop_rag.core.history import Conversation, Message, SavedSource
+from desktop_rag.core.history import Conversation, Message, SavedSource, sentences_from
 
 SNIPPET_CHARS = 240
 
@@ -39,7 +39,7 @@ def conversation_markdown(conversation: Conversation, messages: Sequence[Message
         if message.role == "user":
             parts.append(f"## You\n\n{message.text.strip()}")
             continue
-        body = message.text.strip() or "*(no answer)*"
+        body = _flag_unsupported(message).strip() or "*(no answer)*"
         if not message.complete:
             body += "\n\n*(the answer was cut off here)*"
         parts.append(f"## Answer\n\n{body}")
@@ -47,6 +47,15 @@ def conversation_markdown(conversation: Conversation, messages: Sequence[Message
             lines = "\n".join(_source_line(s) for s in message.sources)
             parts.append(f"**Sources**\n\n{lines}")
     return "\n\n".join(parts) + "\n"
+
+
+def _flag_unsupported(message: Message) -> str:
+    """The answer with "*(not in the sources)*" after each sentence no passage supports."""
+    text = message.text
+    for sentence in reversed(sentences_from(message.meta)):
+        if sentence.unsupported and sentence.end <= len(text):
+            text = text[: sentence.end] + " *(not in the sources)*" + text[sentence.end :]
+    return text
 
 
 def export_file_name(title: str) -> str:

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop_rag.core.llm.records import SentenceSupport
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -104,6 +106,35 @@ def to_saved_sources(sources: Any) -> tuple[SavedSource, ...]:
         )
         saved.append(_source_from(data))
     return tuple(saved)
+
+
+def sentence_meta(sentences: Any) -> list[dict[str, Any]]:
+    """Sentence verdicts (`SentenceSupport`) as saved in a message's meta."""
+    return [asdict(s) for s in sentences or ()]
+
+
+def sentences_from(meta: dict[str, Any] | None) -> tuple[SentenceSupport, ...]:
+    """The sentence verdicts saved with an answer (none for answers saved before them)."""
+    out = []
+    for data in (meta or {}).get("sentences") or ():
+        try:
+            span = data.get("span")
+            out.append(
+                SentenceSupport(
+                    text=str(data["text"]),
+                    start=int(data["start"]),
+                    end=int(data["end"]),
+                    claim=bool(data["claim"]),
+                    supported=bool(data["supported"]),
+                    sources=tuple(int(n) for n in data.get("sources") or ()),
+                    span=(int(span[0]), int(span[1])) if span else None,
+                    score=float(data.get("score", 0.0)),
+                    model_cited=tuple(int(n) for n in data.get("model_cited") or ()),
+                )
+            )
+        except (KeyError, TypeError, ValueError, IndexError):
+            return ()  # written by another version: show the answer without marks
+    return tuple(out)
 
 
 class History:

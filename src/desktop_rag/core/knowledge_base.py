@@ -99,6 +99,10 @@ class KnowledgeBase:
     def _embed_query(self, query: str) -> np.ndarray:
         return self.embedder.embed([query])[0]
 
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) unit vectors from the index's embedder (answer attribution)."""
+        return self.embedder.embed(texts)
+
     # -- writing ----------------------------------------------------------------------
 
     def index(

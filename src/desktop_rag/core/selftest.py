@@ -157,7 +157,7 @@ class SelfTest:
         host = ModelHost(ANSWER_SETTINGS, log_dir=self.data_dir / "logs")
         tokens: list[str] = []
         try:
-            answer = Answerer(self.kb.search, host, ANSWER_SETTINGS).ask(
+            answer = Answerer(self.kb.search, host, ANSWER_SETTINGS, embed=self.kb.embed_texts).ask(
                 QUESTION, on_token=tokens.append
             )
         finally:

@@ -25,6 +25,9 @@ class Settings:
     n_gpu_layers: GpuLayers = "auto"
     context_size: int = 4096
     temperature: float = 0.2
+    # llama.cpp's penalty on tokens of the last 64 (1.0: none). Measured with
+    # benchmarks/answer_quality.py on the embedded model; see the closing note of issue 13.
+    repeat_penalty: float = 1.1
     max_tokens: int = 512
     threads: int | None = None
     instructions: str = ""  # the user's own words, added to the system prompt

@@ -29,6 +29,7 @@ class ChatService(QObject):
     model_progress = Signal(float)  # 0.0 to 1.0 while loading
     model_failed = Signal(str)
     token = Signal(int, str)  # request id, text (several tokens joined)
+    attributed = Signal(int, object)  # request id, PartialAttribution (after its tokens)
     answered = Signal(int, object)  # request id, Answer
     failed = Signal(int, str)  # request id, message for a person
     stopped = Signal(int)  # request id
@@ -144,7 +145,10 @@ class ChatService(QObject):
         if request_id == self._load_id:
             self.model_progress.emit(float(value))
         elif request_id == self._active:
-            self.token.emit(request_id, str(value))
+            if isinstance(value, str):
+                self.token.emit(request_id, value)
+            else:
+                self.attributed.emit(request_id, value)
 
     @Slot(int, object)
     def _on_runner_finished(self, request_id: int, result: object) -> None:
@@ -193,7 +197,19 @@ class _AskJob:
             return None
         engine = self.service._ensure_engine()
         coalescer = TokenCoalescer(ctx.progress)
+
+        def attributed(partial: object) -> None:
+            coalescer.flush()  # its tokens go first: the view applies it to text it has
+            ctx.progress(partial)
+
         try:
-            return engine.ask(self.question, self.history, coalescer.add, ctx.cancel, self.folders)
+            return engine.ask(
+                self.question,
+                self.history,
+                coalescer.add,
+                ctx.cancel,
+                self.folders,
+                on_attribution=attributed,
+            )
         finally:
             coalescer.flush()

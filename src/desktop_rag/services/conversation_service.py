@@ -14,7 +14,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_rag.core.chat_export import conversation_markdown, export_file_name
-from desktop_rag.core.history import DEFAULT_TITLE, History, Message, title_from
+from desktop_rag.core.history import (
+    DEFAULT_TITLE,
+    History,
+    Message,
+    sentence_meta,
+    title_from,
+)
 from desktop_rag.services.chat_service import ChatService
 
 SAVE_INTERVAL_S = 0.5
@@ -25,6 +31,7 @@ class ConversationService(QObject):
     conversation_opened = Signal(int, object)  # conversation id (0: none), list[Message]
     message_added = Signal(object)  # Message
     message_grew = Signal(int, str)  # message id, text so far
+    message_attributed = Signal(int, object)  # message id, PartialAttribution
     message_finished = Signal(object)  # Message, with its sources
     answering_started = Signal(int)  # message id of the answer
     answering_ended = Signal(int)
@@ -42,6 +49,7 @@ class ConversationService(QObject):
         self._saved_at = 0.0
         chat.token.connect(self._on_chat_token)
         chat.answered.connect(self._on_chat_answered)
+        chat.attributed.connect(self._on_chat_attributed)
         chat.failed.connect(self._on_chat_failed)
         chat.stopped.connect(self._on_chat_stopped)
 
@@ -206,6 +214,11 @@ class ConversationService(QObject):
             self.history.update_message(self._answer_id, self._text)
 
     @Slot(int, object)
+    def _on_chat_attributed(self, request_id: int, partial: object) -> None:
+        if request_id == self._request and self._answer_id is not None:
+            self.message_attributed.emit(self._answer_id, partial)
+
+    @Slot(int, object)
     def _on_chat_answered(self, request_id: int, answer: object) -> None:
         if request_id != self._request:
             return
@@ -218,6 +231,11 @@ class ConversationService(QObject):
             "covered": getattr(answer, "covered", True),
             "seconds": getattr(timings, "total_s", None),
         }
+        sentences = sentence_meta(getattr(answer, "sentences", ()))
+        if sentences:
+            meta["sentences"] = sentences
+        if getattr(answer, "loop_cut", False):
+            meta["loop_cut"] = True
         stopped = bool(getattr(answer, "stopped", False))
         self._text = text
         self._end(

@@ -70,6 +70,7 @@ class ChatEngine(Protocol):
         on_token: Callable[[str], None],
         cancel: threading.Event,
         folders: Sequence[str] = (),
+        on_attribution: Callable[[Any], None] | None = None,
     ) -> Any: ...
 
     def stop(self) -> None: ...

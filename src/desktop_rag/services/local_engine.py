@@ -42,7 +42,9 @@ class LocalChatEngine:
             from desktop_rag.core.llm.answerer import Answerer
 
             self._kb = KnowledgeBase(self.paths, self.settings)
-            self._answerer = Answerer(self._kb.search, self._host, self.settings)
+            self._answerer = Answerer(
+                self._kb.search, self._host, self.settings, embed=self._kb.embed_texts
+            )
         return self._host, self._answerer
 
     def load(
@@ -65,13 +67,19 @@ class LocalChatEngine:
         on_token: Callable[[str], None],
         cancel: threading.Event,
         folders: Sequence[str] = (),
+        on_attribution: Callable[[Any], None] | None = None,
     ) -> Any:
         from desktop_rag.core.llm.records import Turn
 
         _host, answerer = self._parts()
         turns = [Turn(q, a) for q, a in history]
         return answerer.ask(
-            question, history=turns, on_token=on_token, cancel=cancel, folders=folders
+            question,
+            history=turns,
+            on_token=on_token,
+            cancel=cancel,
+            folders=folders,
+            on_attribution=on_attribution,
         )
 
     def reconfigure(self, settings: Settings) -> None:

@@ -17,7 +17,7 @@ EMPTY_TEXT = (
 
 
 class ChatView(QScrollArea):
-    source_clicked = Signal(int, int)  # message id, source number
+    source_clicked = Signal(int, int, int)  # message id, source number, sentence (-1: none)
     copy_requested = Signal(int)
     regenerate_requested = Signal(int)
     edit_requested = Signal(int)
@@ -78,6 +78,11 @@ class ChatView(QScrollArea):
         widget = self._widgets.get(message_id)
         if widget is not None:
             widget.set_text(text)
+
+    def update_attribution(self, message_id: int, partial: object) -> None:
+        widget = self._widgets.get(message_id)
+        if widget is not None:
+            widget.set_partial_attribution(partial)
 
     def finish_message(self, message: Message) -> None:
         widget = self._widgets.get(message.id)

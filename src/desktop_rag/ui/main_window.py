@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         c.conversation_opened.connect(self._on_conversations_conversation_opened)
         c.message_added.connect(self._on_conversations_message_added)
         c.message_grew.connect(view.update_text)
+        c.message_attributed.connect(view.update_attribution)
         c.message_finished.connect(self._on_conversations_message_finished)
         c.answering_started.connect(self._on_conversations_answering_started)
         c.answering_ended.connect(self._on_conversations_answering_ended)
@@ -382,13 +383,18 @@ class MainWindow(QMainWindow):
 
     # Sources.
 
-    @Slot(int, int)
-    def _on_chat_view_source_clicked(self, message_id: int, number: int) -> None:
+    @Slot(int, int, int)
+    def _on_chat_view_source_clicked(self, message_id: int, number: int, sentence: int) -> None:
         widget = self.chat_panel.view.widget_for(message_id)
         source = next((s for s in widget.sources if s.number == number), None) if widget else None
         if source is None:
             return
-        self.source_panel.show_source(source)
+        # The span of the passage that supports the sentence whose citation was clicked.
+        verdicts = widget.sentences
+        span = None
+        if 0 <= sentence < len(verdicts) and verdicts[sentence].sources[:1] == (number,):
+            span = verdicts[sentence].span
+        self.source_panel.show_source(source, span=span)
         self.source_panel.show()
         self.opener(source.path, source.page or 0)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+from desktop_rag.core.llm.records import SentenceSupport
 from desktop_rag.core.path_keys import display_path
 
 _FENCE = re.compile(r"^(```|~~~)")
@@ -12,6 +14,11 @@ _CITATION = re.compile(r"\[(\d{1,3})\](?!\()")
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1")
 
 SOURCE_SCHEME = "source"
+UNSUPPORTED_SCHEME = "unsupported"
+UNSUPPORTED_MARK = "⚠ not in the sources"
+UNSUPPORTED_TIP = (
+    "No passage given to the model says this. It may be made up: check it before relying on it."
+)
 
 
 def link_citations(markdown: str, known: set[int]) -> str:
@@ -48,14 +55,50 @@ def _link_line(line: str, known: set[int]) -> str:
     return "".join(pieces)
 
 
-def source_number(href: str) -> int | None:
+def mark_sentences(
+    markdown: str, sentences: Sequence[SentenceSupport], known: set[int], *, flag: bool = True
+) -> str:
+    """`link_citations`, plus: a supported sentence's first citation links to the span
+    that supports it (`source:N:SENTENCE`), and an unsupported claim gets a visible mark.
+
+    `sentences` carry offsets into `markdown` (the answer as saved); when they do not fit
+    it (edited or older text), the answer is shown with plain citation links.
+    """
+    pieces: list[str] = []
+    last = 0
+    for index, sentence in enumerate(sentences):
+        if sentence.start < last or sentence.end > len(markdown):
+            return link_citations(markdown, known)
+        pieces.append(markdown[last : sentence.start])
+        body = markdown[sentence.start : sentence.end]
+        if sentence.supported and sentence.sources and sentence.sources[0] in known:
+            first = sentence.sources[0]
+            body = body.replace(
+                f"[{first}]", f"[\\[{first}\\]]({SOURCE_SCHEME}:{first}:{index})", 1
+            )
+        elif sentence.unsupported and flag:
+            body += f" [{UNSUPPORTED_MARK}]({UNSUPPORTED_SCHEME}:{index})"
+        pieces.append(body)
+        last = sentence.end
+    pieces.append(markdown[last:])
+    return link_citations("".join(pieces), known)
+
+
+def source_link(href: str) -> tuple[int, int | None] | None:
+    """("source:3" | "source:3:SENTENCE") -> (3, sentence index or None); None otherwise."""
     scheme, _, rest = href.partition(":")
     if scheme != SOURCE_SCHEME:
         return None
+    number, _, sentence = rest.partition(":")
     try:
-        return int(rest)
+        return int(number), int(sentence) if sentence else None
     except ValueError:
         return None
+
+
+def source_number(href: str) -> int | None:
+    link = source_link(href)
+    return None if link is None else link[0]
 
 
 _RULES = re.compile(r"(?m)^\s*([=\-~^*#`])\1{2,}\s*$")  # heading underlines, fences, rules

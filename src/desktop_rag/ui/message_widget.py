@@ -5,11 +5,27 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout
+from PySide6.QtGui import QCursor, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+)
 
-from desktop_rag.core.history import Message, SavedSource
-from desktop_rag.ui.markdown_text import link_citations, snippet, source_label, source_number
+from desktop_rag.core.history import Message, SavedSource, sentences_from
+from desktop_rag.core.llm.records import PartialAttribution, SentenceSupport
+from desktop_rag.ui.markdown_text import (
+    UNSUPPORTED_SCHEME,
+    UNSUPPORTED_TIP,
+    mark_sentences,
+    snippet,
+    source_label,
+    source_link,
+)
 
 _SELECTABLE = (
     Qt.TextInteractionFlag.TextSelectableByMouse
@@ -20,7 +36,7 @@ _SELECTABLE = (
 
 
 class MessageWidget(QFrame):
-    source_clicked = Signal(int, int)  # message id, source number
+    source_clicked = Signal(int, int, int)  # message id, source number, sentence (-1: none)
     copy_requested = Signal(int)
     regenerate_requested = Signal(int)
     edit_requested = Signal(int)
@@ -31,6 +47,8 @@ class MessageWidget(QFrame):
         self.role = message.role
         self._text = ""
         self._sources: tuple[SavedSource, ...] = ()
+        self._sentences: tuple[SentenceSupport, ...] = ()
+        self._partial: PartialAttribution | None = None  # while streaming
         self.setObjectName("message")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAutoFillBackground(True)
@@ -64,6 +82,7 @@ class MessageWidget(QFrame):
         self.body.setOpenExternalLinks(False)
         self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.body.linkActivated.connect(self._on_body_linkActivated)
+        self.body.linkHovered.connect(self._on_body_linkHovered)
 
         self.sources_label = QLabel()
         self.sources_label.setObjectName("messageSources")
@@ -100,8 +119,18 @@ class MessageWidget(QFrame):
     def sources(self) -> tuple[SavedSource, ...]:
         return self._sources
 
+    @property
+    def sentences(self) -> tuple[SentenceSupport, ...]:
+        """Each sentence's verdict (empty while streaming, and for answers saved before)."""
+        return self._sentences
+
+    def unsupported_count(self) -> int:
+        return sum(s.unsupported for s in self._sentences)
+
     def show_message(self, message: Message) -> None:
         self._sources = message.sources
+        self._sentences = sentences_from(message.meta) if message.role == "assistant" else ()
+        self._partial = None
         self.set_text(message.text)
         self._show_sources()
         note = ""
@@ -112,13 +141,33 @@ class MessageWidget(QFrame):
             note = "· stopped"
         elif meta.get("model"):
             note = f"· {meta['model']}"
+        if meta.get("loop_cut"):
+            note += " · cut where the model began repeating itself"
+        unsupported = self.unsupported_count()
+        if unsupported:
+            note += f" · {unsupported} sentence{'s' if unsupported > 1 else ''} not in the sources"
         self._note.setText(note)
         self._note.setToolTip(note)
+
+    def set_partial_attribution(self, partial: PartialAttribution) -> None:
+        """While streaming: citations for the sentences complete so far."""
+        self._partial = partial
+        self.set_text(self._text)
 
     def set_text(self, text: str) -> None:
         self._text = text
         known = {s.number for s in self._sources}
-        shown = link_citations(text, known) if self.role == "assistant" else text
+        partial = self._partial
+        if self.role != "assistant":
+            shown = text
+        elif partial is not None and len(text) >= partial.consumed:
+            # Streaming: citations appear as sentences end. Unsupported marks wait for the
+            # final check, which also compares meanings and may still find support.
+            shown = mark_sentences(
+                partial.text + text[partial.consumed :], partial.sentences, known, flag=False
+            )
+        else:
+            shown = mark_sentences(text, self._sentences, known)
         if self.role == "assistant" and not text:
             shown = "_Thinking…_"
         self.body.setText(shown)
@@ -148,9 +197,17 @@ class MessageWidget(QFrame):
 
     @Slot(str)
     def _on_body_linkActivated(self, href: str) -> None:
-        number = source_number(href)
-        if number is not None:
-            self.source_clicked.emit(self.message_id, number)
+        link = source_link(href)
+        if link is not None:
+            number, sentence = link
+            self.source_clicked.emit(self.message_id, number, -1 if sentence is None else sentence)
+        elif href.startswith(UNSUPPORTED_SCHEME + ":"):
+            QToolTip.showText(QCursor.pos(), UNSUPPORTED_TIP, self.body)
+
+    @Slot(str)
+    def _on_body_linkHovered(self, href: str) -> None:
+        if href.startswith(UNSUPPORTED_SCHEME + ":"):
+            QToolTip.showText(QCursor.pos(), UNSUPPORTED_TIP, self.body)
 
     @Slot()
     def _on_copy_clicked(self) -> None:

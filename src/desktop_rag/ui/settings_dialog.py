@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_rag.core import settings as settings_mod
+from desktop_rag.core.llm.model_advice import model_advice
 from desktop_rag.core.paths import default_chat_model, default_embedder_dir
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.model_service import ModelPreview, ModelService
@@ -88,6 +89,7 @@ class SettingsDialog(QDialog):
         else:
             self.gpu_layers.setValue(int(settings.n_gpu_layers))
         self.plan_label = _wrapping_label()
+        self.model_advice = _wrapping_label()
         self.context = QSpinBox()
         self.context.setRange(512, 131072)
         self.context.setSingleStep(512)
@@ -97,6 +99,13 @@ class SettingsDialog(QDialog):
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.05)
         self.temperature.setValue(settings.temperature)
+        self.repeat_penalty = QDoubleSpinBox()
+        self.repeat_penalty.setRange(1.0, 2.0)
+        self.repeat_penalty.setSingleStep(0.05)
+        self.repeat_penalty.setToolTip(
+            "Makes the model less likely to repeat what it just wrote (1.00: off)"
+        )
+        self.repeat_penalty.setValue(settings.repeat_penalty)
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(16, 32768)
         self.max_tokens.setSingleStep(64)
@@ -125,8 +134,10 @@ class SettingsDialog(QDialog):
         chat_form.addRow("", self.model_info)
         chat_form.addRow("GPU layers:", layers_row)
         chat_form.addRow("", self.plan_label)
+        chat_form.addRow("", self.model_advice)
         chat_form.addRow("Context size:", self.context)
         chat_form.addRow("Temperature:", self.temperature)
+        chat_form.addRow("Repeat penalty:", self.repeat_penalty)
         chat_form.addRow("Longest answer:", self.max_tokens)
         chat_form.addRow("CPU threads:", self.threads)
         chat_form.addRow("Instructions:", self.instructions)
@@ -231,6 +242,7 @@ class SettingsDialog(QDialog):
             n_gpu_layers=layers,
             context_size=self.context.value(),
             temperature=round(self.temperature.value(), 2),
+            repeat_penalty=round(self.repeat_penalty.value(), 2),
             max_tokens=self.max_tokens.value(),
             threads=self.threads.value() or None,
             instructions=self.instructions.toPlainText().strip(),
@@ -311,6 +323,11 @@ class SettingsDialog(QDialog):
         if vram:
             text += f", about {format_bytes(vram)} of VRAM"
         self.plan_label.setText(f"{text}. {plan.reason}")
+        self.model_advice.setText(
+            model_advice(
+                preview.path, preview.size_bytes, builtin=not self.model_edit.text().strip()
+            )
+        )
         self._on_values_changed()
 
     @Slot(int, str)
@@ -319,6 +336,7 @@ class SettingsDialog(QDialog):
             self.preview = None
             self.model_info.setText(f"Cannot use this file: {message}")
             self.plan_label.setText("")
+            self.model_advice.setText("")
 
     @Slot(str)
     def _on_embedder_edit_textChanged(self, _text: str) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
     QTextBrowser,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -62,8 +63,17 @@ class SourcePanel(QWidget):
     def source(self) -> SavedSource | None:
         return self._source
 
-    def show_source(self, source: SavedSource | None) -> None:
+    @property
+    def highlighted(self) -> str:
+        """The text of the highlighted span ("" when none)."""
+        selections = self.passage.extraSelections()
+        return selections[0].cursor.selectedText() if selections else ""
+
+    def show_source(self, source: SavedSource | None, span: tuple[int, int] | None = None) -> None:
+        """Show a passage; `span` (character offsets in `source.text`) is highlighted and
+        scrolled into view: the words that support the sentence whose citation was clicked."""
         self._source = source
+        self.passage.setExtraSelections([])
         if source is None:
             self.title.setText("Sources")
             self.path_label.setText("")
@@ -78,6 +88,25 @@ class SourcePanel(QWidget):
         self.path_label.setText(shown)
         self.passage.setPlainText(source.text)
         self.open_button.setEnabled(True)
+        if span is not None and 0 <= span[0] < span[1] <= len(source.text):
+            self._highlight(_utf16(source.text, span[0]), _utf16(source.text, span[1]))
+
+    def _highlight(self, start: int, end: int) -> None:
+        cursor = QTextCursor(self.passage.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        selection = QTextEdit.ExtraSelection()
+        selection.cursor = cursor
+        fmt = QTextCharFormat()
+        color = QColor(self.palette().color(QPalette.ColorRole.Highlight))
+        color.setAlpha(90)  # readable in light and dark themes
+        fmt.setBackground(color)
+        selection.format = fmt
+        self.passage.setExtraSelections([selection])
+        view = QTextCursor(cursor)
+        view.setPosition(start)
+        self.passage.setTextCursor(view)
+        self.passage.ensureCursorVisible()
 
     @Slot()
     def _on_open_button_clicked(self) -> None:
@@ -87,3 +116,8 @@ class SourcePanel(QWidget):
     @Slot()
     def _on_close_clicked(self) -> None:
         self.closed.emit()
+
+
+def _utf16(text: str, offset: int) -> int:
+    """A Python string offset as a Qt document position (UTF-16 code units)."""
+    return len(text[:offset].encode("utf-16-le")) // 2

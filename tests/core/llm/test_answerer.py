@@ -25,6 +25,11 @@ class FakeHost:
         self.info: ModelInfo | None = None
         self.calls: list[str] = []
         self.messages: list[dict[str, str]] = []
+        self.sampling: dict = {}
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def model_path(self) -> str:
         return "/models/fake.gguf"
@@ -40,12 +45,14 @@ class FakeHost:
         self.calls.append("count")
         return [len(t.split()) for t in texts]
 
-    def generate(self, messages, *, on_token, cancel=None, max_tokens=None, temperature=None):
+    def generate(self, messages, *, on_token, cancel=None, max_tokens=None, **sampling):
         self.calls.append("generate")
         self.messages = messages
+        self.sampling = sampling
+        self.stopped.clear()
         sent = 0
         for piece in self.reply:
-            if cancel is not None and cancel.is_set():
+            if (cancel is not None and cancel.is_set()) or self.stopped.is_set():
                 return Timings(0.01, sent, None, 0.02, stopped=True)
             on_token(piece)
             sent += 1
@@ -84,10 +91,40 @@ def test_a_grounded_answer_keeps_valid_citations_and_lists_cited_sources():
     assert answer.timings.first_token_s is not None and answer.timings.tokens == 4
 
 
-def test_uncited_answer_shows_all_sources_marked_uncited():
+def test_an_answer_no_passage_supports_shows_all_sources_uncited_and_is_flagged():
     hits = [hit("/d/zorblax.md", ZORBLAX, 0.6), hit("/d/b.md", "Zorblax history.", 0.4)]
-    answer, *_ = ask(hits, ["Purple quartz."])
+    answer, *_ = ask(hits, ["It is powered", " by moonlight [1]."])
     assert [(s.number, s.cited) for s in answer.sources] == [(1, False), (2, False)]
+    assert answer.text == "It is powered by moonlight."  # the model's [1] did not hold
+    (sentence,) = answer.sentences
+    assert sentence.unsupported and sentence.model_cited == (1,)
+
+
+def test_citations_come_from_attribution_when_the_model_writes_none():
+    hits = [hit("/d/garden.md", GARDEN, 0.3), hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    answer, *_ = ask(hits, ["The reactor runs", " on purple quartz.", " It was built in 2090."])
+    assert answer.text == "The reactor runs on purple quartz [2]. It was built in 2090."
+    assert [(s.number, s.cited) for s in answer.sources] == [(2, True)]
+    supported, invented = answer.sentences
+    assert supported.supported and supported.sources == (2,)
+    assert ZORBLAX[supported.span[0] : supported.span[1]] == ZORBLAX
+    assert invented.unsupported
+
+
+def test_a_looping_answer_is_stopped_and_the_text_before_the_loop_kept():
+    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    looping = ["It runs on purple quartz."] + [" The answer to your question is:"] * 40
+    answer, host, streamed, _ = ask(hits, looping)
+    assert host.stopped.is_set()  # generation was told to stop, not run to the limit
+    assert len(streamed) < 5
+    assert answer.loop_cut and not answer.stopped
+    assert answer.text == "It runs on purple quartz [1]."
+
+
+def test_sampling_has_repetition_control_and_stop_sequences():
+    _answer, host, *_ = ask([hit("/d/zorblax.md", ZORBLAX, 0.6)], ["Purple quartz."])
+    assert host.sampling["repeat_penalty"] == Settings().repeat_penalty > 1.0
+    assert "\nQuestion:" in host.sampling["stop"]
 
 
 def test_irrelevant_hits_get_the_fixed_reply_without_calling_the_model():
@@ -158,3 +195,20 @@ def test_new_instructions_and_temperature_apply_to_the_next_answer():
     answerer.ask("What does the Zorblax reactor run on?")
     assert host.messages[0]["content"] == SYSTEM_PROMPT + "\n\nAnswer in French."
     assert temperatures == [0.2, 0.9]
+
+
+def test_citations_arrive_while_the_answer_streams_sentence_by_sentence():
+    hits = [hit("/d/garden.md", GARDEN, 0.3), hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    partials = []
+    answer, *_ = ask(
+        hits,
+        ["The reactor runs", " on purple quartz.", " Basil keeps", " aphids away.", " Done"],
+        on_attribution=partials.append,
+    )
+    assert [p.consumed for p in partials] == [
+        len("The reactor runs on purple quartz."),
+        len("The reactor runs on purple quartz. Basil keeps aphids away."),
+    ]
+    assert partials[0].text == "The reactor runs on purple quartz [2]."
+    assert partials[1].text == "The reactor runs on purple quartz [2]. Basil keeps aphids away [1]."
+    assert answer.text.startswith(partials[1].text)

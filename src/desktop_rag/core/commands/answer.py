@@ -81,7 +81,7 @@ def run_ask(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(paths, settings)
     host = ModelHost(settings, log_dir=paths.logs_dir)
     try:
-        answerer = Answerer(kb.search, host, settings)
+        answerer = Answerer(kb.search, host, settings, embed=kb.embed_texts)
         answer = answerer.ask(
             args.question,
             on_token=None if args.json else _print_token,
@@ -98,6 +98,10 @@ def run_ask(args: argparse.Namespace) -> int:
             "covered": answer.covered,
             "stopped": answer.stopped,
             "sources": [asdict(s) for s in answer.sources],
+            # Each sentence of "answer" (offsets into it) and the sources that support it;
+            # "supported" is null for a sentence with nothing to check ("I do not know.").
+            "sentences": [_sentence_json(s) for s in answer.sentences],
+            "loop_cut": answer.loop_cut,
             "model": answer.model,
             "gpu_layers": answer.gpu_layers,
             "total_layers": answer.total_layers,
@@ -107,6 +111,13 @@ def run_ask(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     print()
+    if answer.loop_cut:
+        print("(the model began repeating itself; the answer was cut there)", file=sys.stderr)
+    unsupported = [sentence for sentence in answer.sentences if sentence.unsupported]
+    if unsupported:
+        print("\nNot in the sources (may be made up):")
+        for sentence in unsupported:
+            print(f"  - {sentence.text}")
     if answer.sources:
         print("\nSources:")
         for s in answer.sources:
@@ -126,6 +137,13 @@ def run_ask(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _sentence_json(sentence: Any) -> dict[str, Any]:
+    data = asdict(sentence)
+    data["supported"] = sentence.supported if sentence.claim else None
+    data["span"] = list(sentence.span) if sentence.span else None
+    return data
 
 
 def run_doctor(args: argparse.Namespace) -> int:

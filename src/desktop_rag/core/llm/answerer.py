@@ -2,6 +2,11 @@
 
 Qt-free and meant for one caller at a time (the UI calls it from its model worker thread).
 `cancel`, set from any thread, ends the answer within 0.5 s.
+
+While the answer streams, a `LoopGuard` watches it; once it loops, generation stops and
+the text before the loop is kept (`Answer.loop_cut`). Then every sentence is attributed
+to the passage that supports it (`attribution.attribute`): the citations shown come from
+there, not from the model's markers, and a sentence nothing supports is marked.
 """
 
 from __future__ import annotations
@@ -10,28 +15,45 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from desktop_rag.core.llm.attribution import Attribution, Embed, attribute
 from desktop_rag.core.llm.child import Cancelled
-from desktop_rag.core.llm.citations import attach_sources
 from desktop_rag.core.llm.host import ModelHost
-from desktop_rag.core.llm.prompt import build_prompt, system_prompt
-from desktop_rag.core.llm.records import Answer, Timings, Turn
+from desktop_rag.core.llm.loop_guard import LoopGuard
+from desktop_rag.core.llm.prompt import STOP_SEQUENCES, build_prompt, system_prompt
+from desktop_rag.core.llm.records import Answer, PartialAttribution, Source, Timings, Turn
 from desktop_rag.core.llm.relevance import relevant_hits
 from desktop_rag.core.records import Hit
 from desktop_rag.core.settings import Settings
 
 NOT_COVERED = "The indexed documents do not cover this question, so I cannot answer it."
 _PIECES = re.compile(r"\S+\s*|\s+")
+_SENTENCE_DONE = re.compile(r"[.!?][\"'\u201d\u2019)]?(?=\s)|\n")
 
 Search = Callable[[str, int, Sequence[str]], list[Hit]]  # query, k, folders (none: all)
 
 
 class Answerer:
-    def __init__(self, search: Search, host: ModelHost, settings: Settings):
+    """`search` finds passages, `host` runs the model; `embed` (texts -> unit vectors, the
+    knowledge base's embedder) lets attribution recognise paraphrases, and without it
+    attribution compares words only."""
+
+    def __init__(
+        self,
+        search: Search,
+        host: ModelHost,
+        settings: Settings,
+        *,
+        embed: Embed | None = None,
+        layout: str | None = None,
+    ):
         self._search = search
         self._host = host
         self._settings = settings
+        self._embed = embed
+        self._layout = layout  # None: the measured default of `build_prompt`
 
     def reconfigure(self, settings: Settings) -> None:
         """Temperature, answer length, sources and instructions apply from the next question."""
@@ -45,7 +67,13 @@ class Answerer:
         on_token: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
         folders: Sequence[str] = (),
+        on_attribution: Callable[[PartialAttribution], None] | None = None,
     ) -> Answer:
+        """Answer `question` from the passages under `folders` (none: all).
+
+        `on_token` gets each streamed piece; `on_attribution`, each time a sentence is
+        complete, the answer so far with its citations (see `PartialAttribution`).
+        """
         start = time.perf_counter()
         emit = on_token or _ignore
         question = question.strip()
@@ -67,12 +95,26 @@ class Answerer:
             n_ctx=info.n_ctx or self._settings.context_size,
             max_tokens=self._settings.max_tokens,
             system=system_prompt(self._settings.instructions),
+            **({"layout": self._layout} if self._layout else {}),
         )
-        pieces: list[str] = []
+        guard = LoopGuard()
+        attributed = 0  # characters of the streamed text attributed so far
 
         def collect(text: str) -> None:
-            pieces.append(text)
+            nonlocal attributed
+            if guard.cut is not None:
+                return  # tokens already on their way after the stop
+            if guard.feed(text):
+                self._host.stop()  # ends generate() within 0.5 s; the text before is kept
+                return
             emit(text)
+            if on_attribution is not None:
+                done = _complete_sentences(guard.text, attributed)
+                if done > attributed:
+                    attributed = done
+                    # Words only while streaming (a few ms): no embedding on this path.
+                    partial = attribute(guard.text[:done], prompt.sources, question=question)
+                    on_attribution(PartialAttribution(partial.text, partial.sentences, done))
 
         generate_at = time.perf_counter()
         timings = self._host.generate(
@@ -81,11 +123,20 @@ class Answerer:
             cancel=cancel,
             max_tokens=prompt.answer_tokens,
             temperature=self._settings.temperature,
+            repeat_penalty=self._settings.repeat_penalty,
+            stop=STOP_SEQUENCES,
         )
-        text, shown, provided = attach_sources("".join(pieces).strip(), prompt.sources)
+        looped = guard.cut is not None
+        user_stopped = timings.stopped and not looped
+        attributed_at = time.perf_counter()
+        attribution = attribute(
+            guard.kept.strip(), prompt.sources, question=question, embed=self._embed
+        )
+        attribution_s = time.perf_counter() - attributed_at
+        shown, provided = _sources(attribution, prompt.sources)
         first = timings.first_token_s
         return Answer(
-            text=text,
+            text=attribution.text,
             sources=shown,
             model=info.name,
             gpu_layers=info.gpu_layers,
@@ -95,11 +146,14 @@ class Answerer:
                 tokens=timings.tokens,
                 tokens_per_s=timings.tokens_per_s,
                 total_s=time.perf_counter() - start,
-                stopped=timings.stopped,
+                stopped=user_stopped,
+                attribution_s=attribution_s,
             ),
             covered=True,
             provided=provided,
-            stopped=timings.stopped,
+            stopped=user_stopped,
+            sentences=attribution.sentences,
+            loop_cut=looped,
         )
 
     def _not_covered(self, start: float, emit: Callable[[str], None]) -> Answer:
@@ -140,6 +194,27 @@ class Answerer:
             return Path(self._host.model_path()).stem
         except Exception:
             return "no model"
+
+
+def _complete_sentences(text: str, after: int) -> int:
+    """End of the last complete sentence of `text` past `after` (or `after`)."""
+    end = after
+    for match in _SENTENCE_DONE.finditer(text, after):
+        end = match.end()
+    return end
+
+
+def _sources(
+    attribution: Attribution, given: Sequence[Source]
+) -> tuple[tuple[Source, ...], tuple[Source, ...]]:
+    """(sources to show, every source given with `cited` set).
+
+    Shown: the cited ones in number order, or every one given (all cited=False, which the
+    UI shows as "not cited") when no sentence is supported.
+    """
+    cited = set(attribution.cited)
+    flagged = tuple(replace(s, cited=s.number in cited) for s in given)
+    return tuple(s for s in flagged if s.cited) or flagged, flagged
 
 
 def _ignore(_text: str) -> None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from desktop_rag.core.llm.records import Source
 
-_CITATION = re.compile(
+CITATION = re.compile(
     r"[ \t]*\[\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|and)\s*(?:sources?\s*)?\d+)*)\s*\]",
     re.IGNORECASE,
 )
@@ -23,7 +23,7 @@ _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
 def cited_numbers(text: str) -> list[int]:
     """Numbers cited in `text`, in order of first appearance, without repeats."""
     seen: dict[int, None] = {}
-    for match in _CITATION.finditer(text):
+    for match in CITATION.finditer(text):
         for number in _NUMBER.findall(match.group(1)):
             seen.setdefault(int(number), None)
     return list(seen)
@@ -39,7 +39,7 @@ def clean_citations(text: str, valid: Iterable[int]) -> str:
         lead = " " if match.group(0)[:1] in (" ", "\t") else ""
         return f"{lead}[{', '.join(kept)}]" if kept else ""
 
-    cleaned = _CITATION.sub(keep, text)
+    cleaned = CITATION.sub(keep, text)
     return _SPACE_BEFORE_PUNCT.sub(r"\1", cleaned)
 
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +153,14 @@ class ModelHost:
         max_tokens: int | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        repeat_penalty: float | None = None,
+        stop: Sequence[str] = (),
     ) -> Timings:
-        """Stream a chat completion to `on_token`; returns within 0.5 s of stop or cancel."""
+        """Stream a chat completion to `on_token`; returns within 0.5 s of stop or cancel.
+
+        `repeat_penalty`: llama.cpp's penalty on recently generated tokens (1.0: none).
+        `stop`: strings that end the answer where they start (they are not streamed).
+        """
         with self._lock:
             start = time.perf_counter()
             self._stop.clear()
@@ -172,6 +178,8 @@ class ModelHost:
                 "max_tokens": max_tokens or self._settings.max_tokens,
                 "temperature": self._settings.temperature if temperature is None else temperature,
                 "seed": seed,
+                "repeat_penalty": 1.0 if repeat_penalty is None else repeat_penalty,
+                "stop": list(stop),
             }
             child.send("generate", request)
             first = last = None

@@ -57,10 +57,33 @@ def source_block(number: int, hit: Hit) -> str:
     return f"[{number}] {source_label(hit.path, hit.page)}\n{hit.text.strip()}"
 
 
-def user_message(blocks: Sequence[str], question: str) -> str:
+# Where the model starts a turn of its own ("Question: ...", a new "Sources:" block, a chat
+# role), the answer is over. llama.cpp cuts the text where a stop string starts.
+STOP_SEQUENCES = (
+    "\nQuestion:",
+    "\nQ:",
+    "\nSources:",
+    "\nUser:",
+    "\nAssistant:",
+    "\nAnswer:",
+    "<|im_start|>",
+)
+
+# Prompt layouts measured with benchmarks/answer_quality.py (see LAYOUT_DEFAULT).
+LAYOUTS = ("sources_first", "question_first", "sources_first_reminder")
+LAYOUT_DEFAULT = "sources_first"
+REMINDER = "Answer in one or two sentences, using only the sources above."
+
+
+def user_message(blocks: Sequence[str], question: str, layout: str = LAYOUT_DEFAULT) -> str:
     if not blocks:
         return f"Question: {question}"
-    return "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
+    sources = "Sources:\n\n" + "\n\n".join(blocks)
+    if layout == "question_first":
+        return f"Question: {question}\n\n{sources}"
+    if layout == "sources_first_reminder":
+        return f"{sources}\n\nQuestion: {question}\n{REMINDER}"
+    return f"{sources}\n\nQuestion: {question}"
 
 
 def build_prompt(
@@ -72,12 +95,13 @@ def build_prompt(
     n_ctx: int,
     max_tokens: int,
     system: str = SYSTEM_PROMPT,
+    layout: str = LAYOUT_DEFAULT,
 ) -> Prompt:
     reserve = max(1, min(max_tokens, n_ctx // 2))
     # Source blocks are counted with a provisional number; the final number (same width
     # for n < 10) is assigned once we know which hits fit.
     turns = [(t.question, strip_citations(t.answer)) for t in reversed(history)]
-    texts = [system, user_message(["[1] x"], question)]
+    texts = [system, user_message(["[1] x"], question, layout)]
     texts += [source_block(i + 1, hit) for i, hit in enumerate(hits)]
     texts += [text for pair in turns for text in pair]
     counts = count(texts)
@@ -119,7 +143,7 @@ def build_prompt(
     messages: list[dict[str, str]] = [{"role": "system", "content": system}]
     for q, a in reversed(turns[:kept_turns]):
         messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
-    messages.append({"role": "user", "content": user_message(blocks, question)})
+    messages.append({"role": "user", "content": user_message(blocks, question, layout)})
     return Prompt(
         messages=tuple(messages),
         sources=sources,

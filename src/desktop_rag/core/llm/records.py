@@ -22,12 +22,51 @@ class Source:
 
 
 @dataclass(frozen=True)
+class SentenceSupport:
+    """One sentence of the answer and what supports it.
+
+    `start`/`end`: character offsets of the sentence in `Attribution.text`. `sources`: the
+    numbers of the passages that support it, best first (empty when none). `span`:
+    character offsets of the supporting window in the first source's text. `score`: 0-1,
+    the support of the best window (the lexical share, or the cosine when a paraphrase).
+    `claim`: False for sentences with nothing to check ("I do not know."); those are
+    neither supported nor unsupported. `model_cited`: what the model itself cited.
+    """
+
+    text: str
+    start: int
+    end: int
+    claim: bool
+    supported: bool
+    sources: tuple[int, ...] = ()
+    span: tuple[int, int] | None = None
+    score: float = 0.0
+    model_cited: tuple[int, ...] = ()
+
+    @property
+    def unsupported(self) -> bool:
+        return self.claim and not self.supported
+
+
+@dataclass(frozen=True)
+class PartialAttribution:
+    """While an answer streams: its first `consumed` characters (whole sentences), as
+    attributed so far. `text` replaces those characters in the view; `sentences` carry
+    offsets into `text`. Word overlap only: the final `Answer` may differ."""
+
+    text: str
+    sentences: tuple[SentenceSupport, ...]
+    consumed: int
+
+
+@dataclass(frozen=True)
 class Timings:
     first_token_s: float | None  # from the start of the call to the first token
     tokens: int
     tokens_per_s: float | None  # generation speed after the first token
     total_s: float
     stopped: bool = False  # stop() or cancel ended it early
+    attribution_s: float = 0.0  # of total_s: tracing sentences to passages
 
 
 @dataclass(frozen=True)
@@ -64,4 +103,7 @@ class Answer:
     timings: Timings
     covered: bool  # False when the indexed documents do not cover the question
     provided: tuple[Source, ...] = ()  # everything the model was given, cited flags set
-    stopped: bool = False
+    stopped: bool = False  # the person stopped it
+    # Each sentence of `text` with the passages that support it (offsets into `text`).
+    sentences: tuple[SentenceSupport, ...] = ()
+    loop_cut: bool = False  # the model looped; generation was stopped, the text before kept

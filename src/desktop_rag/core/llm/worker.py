@@ -110,6 +110,8 @@ class LlamaBackend:
             messages=req["messages"],
             max_tokens=req["max_tokens"],
             temperature=req["temperature"],
+            repeat_penalty=req.get("repeat_penalty", 1.0),
+            stop=req.get("stop") or None,
             stream=True,
             **extra,
         )

@@ -1,0 +1,401 @@
+"""Trace every answer sentence to the passage that supports it. Pure (the embedder is passed in).
+
+Small models rarely write [n] markers, and when they do, the number is not always right.
+So citations are not taken from the model: each sentence of the answer is compared with
+the passages the model was given, and cited to the one that holds it. The model's own
+markers are checked the same way (kept when that passage supports the sentence, replaced
+when another does, dropped when none does). A sentence no passage supports is marked
+unsupported, which is how an invented tail ("The answer is: 1987.") shows.
+
+Support is judged per *window* of a passage (one sentence, or two adjacent ones), so the
+span shown with a citation is the place that holds the claim, and a claim cannot borrow
+its subject from one sentence and its number from another part of the passage:
+
+- terms: the sentence's content words (stop words and answer boilerplate such as
+  "answer", "source" left out), cut to a 6-letter stem, and its numbers ("2,319" = 2319,
+  "six" = 6). A sentence with fewer than 2 terms ("1902.", "The answer is: 1987.") is
+  judged together with the question's terms, since it answers the question.
+- lexical support: the weighted share of the terms found in the window; a term of the
+  question weighs 0.5 (restating the question proves little), any other term 1, a
+  number 2. Supported when the share is at least LEX_MIN, at least NOVEL_MIN of the
+  terms that are not from the question are there, and *every* number is there.
+- paraphrase: when the words differ, the embedder's cosine similarity of sentence and
+  window (all-MiniLM-L6-v2 by default) of at least DENSE_MIN, with at least DENSE_LEX_MIN
+  of the words and every number, also counts as support.
+
+Thresholds were set on `benchmarks/answer_quality.py` (answers of the embedded model over
+the sample, the Rust book and NTSB reports, plus planted false sentences) and the unit
+tests' paraphrases and contradictions. What this cannot see: a claim that changes one
+non-number word of an otherwise supported sentence ("carried coal" for "carried slate")
+can still pass; numbers, names and off-topic sentences are what it catches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from desktop_rag.core.llm.citations import CITATION
+from desktop_rag.core.llm.records import SentenceSupport
+
+LEX_MIN = 0.6
+NOVEL_MIN = 0.5
+DENSE_MIN = 0.72
+DENSE_LEX_MIN = 0.2
+MIN_TERMS = 2  # fewer: the sentence is judged together with the question
+MAX_SOURCES = 2  # citations shown per sentence
+
+Embed = Callable[[list[str]], np.ndarray]  # texts -> (n, dim) vectors
+
+
+class Passage(Protocol):
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The answer with citations placed by support, and each sentence's verdict."""
+
+    text: str
+    sentences: tuple[SentenceSupport, ...]
+
+    @property
+    def cited(self) -> tuple[int, ...]:
+        """Every source number cited, in order of first use."""
+        seen: dict[int, None] = {}
+        for sentence in self.sentences:
+            for number in sentence.sources:
+                seen.setdefault(number, None)
+        return tuple(seen)
+
+
+# -- terms --------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[^\W_]+")
+_THOUSANDS = re.compile(r"(?<=\d)[,\u202f\u00a0](?=\d{3}\b)")
+# Stop words, plus the boilerplate of answers ("according to the sources ...").
+_STOP_TEXT = """
+    a about above after again all also am an and any are as at be because been before
+    being between both but by can could did do does doing done down during each either
+    else ever few for from further get gets got had has have having he her here hers him
+    his how i if in into is it its itself just let like may me might more most much must
+    my no nor not now of off on once only or other our out over own same she should so
+    some such than that the their them then there these they this those through to too
+    under until up upon us very was way we were what when where which while who whom
+    whose why will with would yes yet you your answer answers question questions source
+    sources passage passages document documents text according mention mentions
+    mentioned state states stated provide provides provided information context say says
+    said based given know known contain contains unknown don doesn didn isn aren wasn
+    weren cannot can't won sure sorry unfortunately however therefore thus sentence
+    sentences
+"""
+_STOP = frozenset(_STOP_TEXT.split())
+_COUNTS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+_COUNTS += " fifteen sixteen seventeen eighteen nineteen twenty"
+# "one" is more often a pronoun ("one of the ...") than a count, so it stays a word.
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(_COUNTS.split()) if i >= 2}
+_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70"})
+_NUMBER_WORDS.update({"eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000"})
+
+
+def _stem(word: str) -> str:
+    if word.endswith("'s") or word.endswith("\u2019s"):
+        word = word[:-2]
+    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        word = word[:-2]
+    else:
+        for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("s", "")):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+                word = word[: len(word) - len(suffix)] + keep
+                break
+    return word[:6]
+
+
+def terms(text: str) -> list[str]:
+    """Content terms of `text`: stems of content words, and numbers as digits."""
+    out = []
+    for token in _TOKEN.findall(_THOUSANDS.sub("", text.lower())):
+        if token in _NUMBER_WORDS:
+            out.append(_NUMBER_WORDS[token])
+        elif token.isdigit():
+            out.append(token.lstrip("0") or "0")
+        elif (token not in _STOP and len(token) >= 3) or any(c.isdigit() for c in token):
+            out.append(_stem(token))
+    return out
+
+
+def _is_number(term: str) -> bool:
+    return term.isdigit()
+
+
+# -- sentences ----------------------------------------------------------------------
+
+_BREAK = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+|\n+")
+_BULLET = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or line of `text`, stripped, empty ones left out."""
+    spans = []
+    start = 0
+    for brk in _BREAK.finditer(text):
+        spans.append((start, brk.start() + (len(brk.group(0)) - len(brk.group(0).lstrip()))))
+        start = brk.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        piece = text[a:b]
+        lead = len(piece) - len(piece.lstrip())
+        a, b = a + lead, a + len(piece.rstrip())
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+@dataclass(frozen=True)
+class _Window:
+    source: int
+    start: int
+    end: int
+    terms: frozenset[str]
+    text: str
+
+
+def _windows(passage: Passage) -> list[_Window]:
+    spans = split_sentences(passage.text)
+    out = []
+    for i, (a, b) in enumerate(spans):
+        for c, d in ((a, b), (a, spans[i + 1][1]) if i + 1 < len(spans) else (a, b)):
+            piece = passage.text[c:d]
+            out.append(_Window(passage.number, c, d, frozenset(terms(piece)), piece))
+    return out
+
+
+# -- support ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    supported: bool
+    score: float
+    lex: float
+    window: _Window
+
+
+def _lexical(claim: Sequence[str], asked: set[str], window: _Window) -> tuple[float, float, bool]:
+    """(weighted share found, share of non-question terms found, every number found)."""
+    weight = found = 0.0
+    novel = novel_found = 0
+    numbers_ok = True
+    for term in claim:
+        w = 2.0 if _is_number(term) else 0.5 if term in asked else 1.0
+        hit = term in window.terms
+        weight += w
+        found += w * hit
+        if _is_number(term) and not hit:
+            numbers_ok = False
+        if term not in asked:
+            novel += 1
+            novel_found += hit
+    share = found / weight if weight else 0.0
+    return share, (novel_found / novel if novel else 1.0), numbers_ok
+
+
+def _judge(
+    claim: Sequence[str],
+    asked: set[str],
+    windows: Sequence[_Window],
+    dense: Callable[[_Window], float] | None,
+) -> dict[int, _Verdict]:
+    """Best verdict per source number."""
+    best: dict[int, _Verdict] = {}
+    for window in windows:
+        share, novel, numbers_ok = _lexical(claim, asked, window)
+        supported = numbers_ok and share >= LEX_MIN and novel >= NOVEL_MIN
+        score = share
+        if not supported and dense is not None and numbers_ok and share >= DENSE_LEX_MIN:
+            cosine = dense(window)
+            if cosine >= DENSE_MIN:
+                supported, score = True, cosine
+        verdict = _Verdict(supported, score, share, window)
+        current = best.get(window.source)
+        if current is None or _rank(verdict) > _rank(current):
+            best[window.source] = verdict
+    return best
+
+
+def _rank(verdict: _Verdict) -> tuple[bool, float, float, int]:
+    # Supported first, then the higher score; between equals, the shorter window.
+    return (
+        verdict.supported,
+        verdict.score,
+        verdict.lex,
+        -(verdict.window.end - verdict.window.start),
+    )
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    text: str  # without citation markers
+    cited: tuple[int, ...]
+
+
+def _sentences(answer: str) -> list[_Sentence]:
+    """Split the model's text; a marker that opens a sentence belongs to the one before."""
+    spans = split_sentences(answer)
+    out: list[_Sentence] = []
+    for a, b in spans:
+        piece = answer[a:b]
+        lead = re.match(r"(?:\s*" + CITATION.pattern.strip() + r")+\s*", piece, re.IGNORECASE)
+        if lead and out:
+            previous = out[-1]
+            out[-1] = _Sentence(
+                previous.start,
+                previous.end,
+                previous.text,
+                previous.cited + _numbers(lead.group(0)),
+            )
+            a += lead.end()
+            piece = answer[a:b]
+        if not piece.strip():
+            continue
+        text = CITATION.sub("", piece).strip()
+        out.append(_Sentence(a, b, text, _numbers(piece)))
+    return out
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    seen: dict[int, None] = {}
+    for match in CITATION.finditer(text):
+        for number in re.findall(r"\d+", match.group(1)):
+            seen.setdefault(int(number), None)
+    return tuple(seen)
+
+
+def attribute(
+    answer: str,
+    passages: Sequence[Passage],
+    *,
+    question: str = "",
+    embed: Embed | None = None,
+) -> Attribution:
+    """Cite each sentence of `answer` to the `passages` that support it.
+
+    `answer`: the model's text, with or without its own [n] markers. `passages`: what the
+    model was given, numbered as in the prompt. `embed`: texts -> unit vectors (the
+    knowledge base's embedder); without it only word overlap is used. Returns the answer
+    with the model's markers replaced by "[n]" at the end of each supported sentence,
+    and one `SentenceSupport` per sentence, with offsets into that text.
+    """
+    asked = set(terms(question))
+    windows = [w for p in passages for w in _windows(p)]
+    parsed = _sentences(answer)
+    dense_for = _dense_scorer(parsed, windows, embed)
+    verdicts: list[tuple[_Sentence, bool, dict[int, _Verdict]]] = []
+    for index, sentence in enumerate(parsed):
+        own = terms(sentence.text)
+        claim = list(dict.fromkeys(own))
+        if not claim:
+            verdicts.append((sentence, False, {}))
+            continue
+        if len(claim) < MIN_TERMS:
+            claim += [t for t in dict.fromkeys(asked) if t not in claim]
+        dense = dense_for(index) if dense_for else None
+        verdicts.append((sentence, True, _judge(claim, asked, windows, dense)))
+    return _assemble(answer, verdicts)
+
+
+def _dense_scorer(
+    parsed: Sequence[_Sentence],
+    windows: Sequence[_Window],
+    embed: Embed | None,
+) -> Callable[[int], Callable[[_Window], float]] | None:
+    """Cosine of sentence i and a window, embedding everything needed in one call, lazily."""
+    if embed is None or not parsed or not windows:
+        return None
+    cache: dict[str, np.ndarray] = {}
+
+    def vectors() -> dict[str, np.ndarray]:
+        if not cache:
+            texts = list(dict.fromkeys([s.text for s in parsed] + [w.text for w in windows]))
+            matrix = np.asarray(embed(texts), dtype=np.float32)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            matrix = matrix / np.where(norms == 0, 1, norms)
+            cache.update(zip(texts, matrix, strict=True))
+        return cache
+
+    def for_sentence(index: int) -> Callable[[_Window], float]:
+        def cosine(window: _Window) -> float:
+            table = vectors()
+            return float(table[parsed[index].text] @ table[window.text])
+
+        return cosine
+
+    return for_sentence
+
+
+def _assemble(
+    answer: str, verdicts: Sequence[tuple[_Sentence, bool, dict[int, _Verdict]]]
+) -> Attribution:
+    out: list[str] = []
+    sentences: list[SentenceSupport] = []
+    cursor = 0
+    length = 0
+    for sentence, claim, best in verdicts:
+        gap = CITATION.sub("", answer[cursor : sentence.start])
+        gap = (gap or " ") if sentences else ""  # the first sentence starts the text
+        out.append(gap)
+        length += len(gap)
+        supporting = sorted(
+            (v for v in best.values() if v.supported),
+            key=lambda v: (v.window.source not in sentence.cited, -v.score, v.window.source),
+        )
+        # The model's own pick wins among supporting sources only when it is close to the best.
+        if supporting:
+            top = max(v.score for v in supporting)
+            supporting = [v for v in supporting if v.score >= top - 0.15] or supporting
+        chosen = supporting[:MAX_SOURCES]
+        body = sentence.text
+        # One marker per source ("[1][2]"): the chat view links each to its passage.
+        marker = " " + "".join(f"[{v.window.source}]" for v in chosen) if chosen else ""
+        shown = _insert_marker(body, marker)
+        start = length
+        out.append(shown)
+        length += len(shown)
+        first = chosen[0] if chosen else None
+        score = first.score if first else max((v.score for v in best.values()), default=0.0)
+        sentences.append(
+            SentenceSupport(
+                text=body,
+                start=start,
+                end=length,
+                claim=claim,
+                supported=claim and bool(chosen),
+                sources=tuple(v.window.source for v in chosen),
+                span=(first.window.start, first.window.end) if first else None,
+                score=round(score, 3),
+                model_cited=sentence.cited,
+            )
+        )
+        cursor = sentence.end
+    return Attribution("".join(out), tuple(sentences))
+
+
+_END_PUNCT = re.compile(r"([.!?:;]+[\"'\u201d\u2019)]?)$")
+
+
+def _insert_marker(body: str, marker: str) -> str:
+    """ "... trees." + " [1]" -> "... trees [1]." (the marker before the closing punctuation)."""
+    if not marker:
+        return body
+    match = _END_PUNCT.search(body)
+    if match is None:
+        return body + marker
+    return body[: match.start()] + marker + body[match.start() :]

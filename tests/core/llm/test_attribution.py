@@ -1,0 +1,178 @@
+"""Sentence attribution on fixed strings: what supports each sentence, and what nothing does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from desktop_rag.core.llm.attribution import attribute, split_sentences, terms
+
+
+@dataclass(frozen=True)
+class P:
+    number: int
+    text: str
+
+
+RAILWAY = P(
+    1,
+    "The Tansy Valley Railway\n========================\n\n"
+    "The Tansy Valley Railway opened in 1902 to carry slate from the upper quarries to the\n"
+    "harbour at Wrenmouth. The line is 14 kilometres long and has a gauge of 600 millimetres.\n\n"
+    "Volunteers reopened the line for visitors in 1987. Its oldest working locomotive,\n"
+    '"Corrie", was built in 1899 and runs on summer Sundays.',
+)
+ORCHARD = P(
+    2,
+    "Hollowmere Orchard: notes for the 2031 season\n\n"
+    "The orchard keeps 212 apple trees and 38 pear trees on the south slope.\n"
+    "Beehives: six hives stand along the east hedge and are inspected every ten days.",
+)
+PASSAGES = (RAILWAY, ORCHARD)
+OPENED = "When did the Tansy Valley Railway open, and what did it carry?"
+
+
+def _span(sentence, passages=PASSAGES) -> str:
+    text = {p.number: p.text for p in passages}[sentence.sources[0]]
+    return text[sentence.span[0] : sentence.span[1]]
+
+
+def test_a_sentence_copied_from_a_passage_is_cited_to_it_at_the_right_span():
+    result = attribute(
+        "The Tansy Valley Railway opened in 1902 to carry slate from the upper quarries.",
+        PASSAGES,
+        question=OPENED,
+    )
+    (sentence,) = result.sentences
+    assert sentence.supported and sentence.sources == (1,)
+    assert "opened in 1902" in _span(sentence)
+    assert "Volunteers" not in _span(sentence)
+    assert result.text == (
+        "The Tansy Valley Railway opened in 1902 to carry slate from the upper quarries [1]."
+    )
+
+
+def test_an_invented_tail_is_flagged_even_when_its_number_is_elsewhere_in_the_passage():
+    # 1987 is in the passage, but as the year the line reopened, not the year it opened.
+    result = attribute(
+        "The Tansy Valley Railway opened in 1902 to carry slate. The answer is: 1987.",
+        PASSAGES,
+        question=OPENED,
+    )
+    first, tail = result.sentences
+    assert first.supported and first.sources == (1,)
+    assert tail.claim and not tail.supported and tail.unsupported
+    assert tail.sources == () and tail.span is None
+    assert result.text.endswith("The answer is: 1987.")  # shown, without a citation
+
+
+def test_a_changed_number_is_unsupported():
+    result = attribute("The orchard keeps 312 apple trees.", PASSAGES, question="apple trees?")
+    assert result.sentences[0].unsupported
+
+
+def test_a_sentence_about_something_else_entirely_is_unsupported():
+    result = attribute(
+        "The railway was designed by Queen Victoria and the Royal Navy.", PASSAGES, question=OPENED
+    )
+    assert result.sentences[0].unsupported
+
+
+def test_a_paraphrase_is_attributed_to_its_passage():
+    result = attribute(
+        "Hollowmere has 212 apple trees, and six beehives line the east hedge.",
+        PASSAGES,
+        question="How many apple trees does Hollowmere Orchard keep?",
+    )
+    (sentence,) = result.sentences
+    assert sentence.supported and sentence.sources == (2,)
+
+
+def test_number_words_and_digits_match():
+    result = attribute("There are 6 hives along the east hedge.", PASSAGES)
+    assert result.sentences[0].supported and result.sentences[0].sources == (2,)
+    assert "six hives" in _span(result.sentences[0])
+
+
+def test_a_short_answer_is_judged_with_the_question():
+    right = attribute("1902.", PASSAGES, question="When did the Tansy Valley Railway open?")
+    wrong = attribute("1987.", PASSAGES, question="When did the Tansy Valley Railway open?")
+    assert right.sentences[0].supported
+    assert wrong.sentences[0].unsupported
+
+
+def test_the_models_markers_are_checked_kept_replaced_or_dropped():
+    result = attribute(
+        "The line is 14 kilometres long [1]. The orchard keeps 212 apple trees [1]. "
+        "It was painted green [2].",
+        PASSAGES,
+    )
+    kept, replaced, dropped = result.sentences
+    assert kept.model_cited == (1,) and kept.sources == (1,)
+    assert replaced.model_cited == (1,) and replaced.sources == (2,)
+    assert dropped.model_cited == (2,) and dropped.unsupported
+    assert result.text == (
+        "The line is 14 kilometres long [1]. The orchard keeps 212 apple trees [2]. "
+        "It was painted green."
+    )
+
+
+def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before():
+    result = attribute("Corrie was built in 1899. [1] It runs on summer Sundays.", PASSAGES)
+    assert [s.model_cited for s in result.sentences] == [(1,), ()]
+    assert all(s.supported for s in result.sentences)
+
+
+def test_sentences_without_a_claim_are_neither_supported_nor_flagged():
+    result = attribute("I don't know. The sources do not say.", PASSAGES, question=OPENED)
+    assert [s.claim for s in result.sentences] == [False, False]
+    assert not any(s.unsupported for s in result.sentences)
+
+
+def test_offsets_point_into_the_returned_text():
+    answer = "- The line is 14 kilometres long.\n- Corrie was built in 1899.\n\nNo idea why."
+    result = attribute(answer, PASSAGES)
+    for sentence in result.sentences:
+        assert result.text[sentence.start : sentence.end].startswith(sentence.text[:-1])
+    assert result.text.startswith("- The line is 14 kilometres long [1].\n- Corrie")
+    assert result.cited == (1,)
+
+
+def test_the_embedder_recognises_a_paraphrase_that_shares_few_words():
+    sentence = "The line first ran in 1902, hauling stone from the hills."
+    window = "The Tansy Valley Railway opened in 1902 to carry slate from the upper quarries to the"
+
+    def embed(texts: list[str]) -> np.ndarray:
+        # A stand-in embedder: the paraphrase and its window point the same way.
+        rows = [
+            [1.0, 0.0] if t in (sentence,) or t.startswith(window[:30]) else [0.0, 1.0]
+            for t in texts
+        ]
+        return np.asarray(rows, dtype=np.float32)
+
+    without = attribute(sentence, PASSAGES, question="What did it carry?")
+    with_embedder = attribute(sentence, PASSAGES, question="What did it carry?", embed=embed)
+    assert without.sentences[0].unsupported
+    assert with_embedder.sentences[0].supported
+    assert with_embedder.sentences[0].sources == (1,)
+
+
+def test_terms_and_sentences():
+    assert terms("The orchard keeps 2,319 apple trees; six hives.") == [
+        "orchar",
+        "keep",
+        "2319",
+        "apple",
+        "tree",
+        "6",
+        "hive",
+    ]
+    text = "First one. Second one!\n- third item\n\nFourth? yes"
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "First one.",
+        "Second one!",
+        "- third item",
+        "Fourth?",
+        "yes",
+    ]
