@@ -32,6 +32,7 @@ from pathlib import Path
 from _common import BENCH_DIR, REPO, SHARED, StderrProgress
 from answer_quality_questions import QUESTIONS, Question, holds
 from desktop_rag.core.knowledge_base import KnowledgeBase
+from desktop_rag.core.llm.citations import strip_citations
 from desktop_rag.core.llm import Answerer, ModelHost
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
@@ -73,27 +74,44 @@ def repeats_a_sentence(text: str) -> bool:
     return False
 
 
-def span_holds(sentence: str, passage: str) -> bool:
-    """Independent check of a 'supported' mark: numbers and most content words are there."""
-    low = passage.lower()
+_COUNTS = {
+    w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine ten".split())
+}
+_BOILERPLATE = {"answer", "question", "correct", "sources", "source", "passage"}
+
+
+def span_holds(sentence: str, passage: str, question: str) -> bool:
+    """Independent check of a 'supported' mark: the sentence's numbers are in the span, and
+    most of its longer words (prefixes of 5 letters). `question` is not used: kept so the
+    check can be made stricter later without changing its callers."""
+    low = " ".join(passage.lower().split())
+    for word, digit in _COUNTS.items():  # "six hives" holds "6 hives"
+        low = re.sub(rf"\b{word}\b", f"{word} {digit}", low)
     numbers = _NUMBER.findall(sentence)
     if any(n not in low and n.replace(",", "") not in low for n in numbers):
         return False
-    words = [w for w in _WORD.findall(sentence.lower()) if len(w) > 3]
+    words = [
+        w
+        for w in _WORD.findall(sentence.lower())
+        if len(w) > 3 and w not in _BOILERPLATE and not w.isdigit()
+    ]
     if not words:
         return True
     return sum(w[:5] in low for w in words) / len(words) >= 0.5
 
 
 def planted(answer_text: str, question: Question) -> list[str]:
-    """Two false sentences for this answer's passages."""
+    """Two false sentences about this answer's passages: a bare number the passages do not
+    give as the answer, and a sentence of the answer with its numbers changed (or, without
+    numbers, a claim about something else)."""
     out = ["The answer is: 1234."]
-    for sentence in _SENTENCE_END.split(answer_text):
+    clean = strip_citations(answer_text)
+    for sentence in _SENTENCE_END.split(clean):
         if _NUMBER.search(sentence):
             out.append(_NUMBER.sub(lambda m: str(int(re.sub(r"\D", "", m.group(0))) + 7), sentence))
             break
     else:
-        out.append(f"The {question.file.split('.')[0]} was written by Queen Victoria in 1850.")
+        out.append("It was designed by Queen Victoria and the Royal Navy.")
     return out
 
 
@@ -104,6 +122,9 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print every answer")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--layout", help="a prompt layout of prompt.LAYOUTS (default: the app's)")
+    parser.add_argument(
+        "--margin", help="relevance margin (default: the app's; 'none' keeps every relevant hit)"
+    )
     args = parser.parse_args()
 
     changes: dict[str, object] = {"temperature": 0.0}
@@ -136,6 +157,8 @@ def main() -> int:
     extra = {"embed": embed} if embed else {}
     if args.layout:
         extra["layout"] = args.layout
+    if args.margin:
+        extra["margin"] = None if args.margin == "none" else float(args.margin)
     answerer = Answerer(kb.search, host, settings, **extra)
     questions = QUESTIONS[: args.only] if args.only else QUESTIONS
     rows = []
@@ -151,7 +174,7 @@ def main() -> int:
             for s in marked:
                 src = by_number.get(s.sources[0]) if s.sources else None
                 span = src.text[s.span[0] : s.span[1]] if src and s.span else ""
-                held += span_holds(s.text, span)
+                held += span_holds(s.text, span, q.question)
             flagged = total_planted = 0
             if sentences is not None and attribute is not None and answer.provided:
                 for fake in planted(answer.text, q):

@@ -47,6 +47,4 @@ def test_sentences_no_passage_supports_are_marked_in_the_export():
     conv = Conversation(1, "Orchard", 0.0, 0.0)
     answer = Message(2, 1, "assistant", text, meta={"sentences": sentence_meta(sentences)})
     exported = conversation_markdown(conv, [answer])
-    assert (
-        "212 apple trees [1]. They were planted by monks. *(not in the sources)*" in exported
-    )
+    assert "212 apple trees [1]. They were planted by monks. *(not in the sources)*" in exported

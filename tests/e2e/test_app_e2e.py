@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop_rag.core.llm.citations import clean_citations
+from desktop_rag.core.llm.citations import strip_citations
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.app_services import build_services
@@ -85,8 +85,13 @@ def test_folder_index_ask_sources_stop_restart(qtbot, tmp_path, data_dir, no_net
         message = done.args[0]
         (answer,) = answers
         assert tokens and message.text
-        numbers = {s.number for s in answer.provided}
-        assert clean_citations("".join(tokens).strip(), numbers) == answer.text == message.text
+        assert answer.text == message.text
+
+        # The text shown is what streamed, with citations placed by attribution.
+        def words(text: str) -> str:
+            return " ".join(strip_citations(text).split())
+
+        assert words("".join(tokens)) == words(message.text)
         assert (
             "CPU only" in window.status.gpu_label.text() or "GPU" in window.status.gpu_label.text()
         )
@@ -101,6 +106,18 @@ def test_folder_index_ask_sources_stop_restart(qtbot, tmp_path, data_dir, no_net
         assert window.source_panel.isVisible()
         assert "Oriel Fanshawe-Quist" in window.source_panel.passage.toPlainText()
         assert window.opener.calls == [(expedition, 0)]
+
+        # Every sentence was checked against the passages; a supported one's citation
+        # opens its passage with the supporting words highlighted.
+        verdicts = message.meta["sentences"]
+        assert verdicts and all(v["supported"] in (True, False) for v in verdicts)
+        assert [s.supported for s in widget.sentences] == [v["supported"] for v in verdicts]
+        supported = [i for i, s in enumerate(widget.sentences) if s.supported]
+        if supported:
+            first = widget.sentences[supported[0]]
+            widget.body.linkActivated.emit(f"source:{first.sources[0]}:{supported[0]}")
+            shown = window.source_panel.source
+            assert shown.text[slice(*first.span)] == window.source_panel.highlighted
 
         # A long answer stops at once with Esc, and the model is free again right after.
         with qtbot.waitSignal(window.services.chat.token, timeout=300_000):

@@ -67,7 +67,10 @@ class SourcePanel(QWidget):
     def highlighted(self) -> str:
         """The text of the highlighted span ("" when none)."""
         selections = self.passage.extraSelections()
-        return selections[0].cursor.selectedText() if selections else ""
+        if not selections:
+            return ""
+        # Qt writes a line break inside a selection as U+2029 (paragraph separator).
+        return selections[0].cursor.selectedText().replace("\u2029", "\n")
 
     def show_source(self, source: SavedSource | None, span: tuple[int, int] | None = None) -> None:
         """Show a passage; `span` (character offsets in `source.text`) is highlighted and

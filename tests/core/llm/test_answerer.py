@@ -73,7 +73,7 @@ def ask(hits, reply, question="What does the Zorblax reactor run on?", **kw):
 
 
 def test_a_grounded_answer_keeps_valid_citations_and_lists_cited_sources():
-    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6), hit("/d/manual.pdf", "Quartz grades.", 0.3, 2)]
+    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6), hit("/d/manual.pdf", "Quartz grades.", 0.5, 2)]
     reply = ["It runs", " on purple", " quartz [1]", " [7]."]
     answer, host, streamed, searched = ask(hits, reply)
     assert streamed == reply
@@ -101,7 +101,7 @@ def test_an_answer_no_passage_supports_shows_all_sources_uncited_and_is_flagged(
 
 
 def test_citations_come_from_attribution_when_the_model_writes_none():
-    hits = [hit("/d/garden.md", GARDEN, 0.3), hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    hits = [hit("/d/garden.md", GARDEN, 0.45), hit("/d/zorblax.md", ZORBLAX, 0.6)]
     answer, *_ = ask(hits, ["The reactor runs", " on purple quartz.", " It was built in 2090."])
     assert answer.text == "The reactor runs on purple quartz [2]. It was built in 2090."
     assert [(s.number, s.cited) for s in answer.sources] == [(2, True)]
@@ -198,7 +198,7 @@ def test_new_instructions_and_temperature_apply_to_the_next_answer():
 
 
 def test_citations_arrive_while_the_answer_streams_sentence_by_sentence():
-    hits = [hit("/d/garden.md", GARDEN, 0.3), hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    hits = [hit("/d/garden.md", GARDEN, 0.45), hit("/d/zorblax.md", ZORBLAX, 0.6)]
     partials = []
     answer, *_ = ask(
         hits,

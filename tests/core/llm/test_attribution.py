@@ -140,7 +140,7 @@ def test_offsets_point_into_the_returned_text():
 
 
 def test_the_embedder_recognises_a_paraphrase_that_shares_few_words():
-    sentence = "The line first ran in 1902, hauling stone from the hills."
+    sentence = "The railway first ran in 1902, hauling slate down to the harbour."
     window = "The Tansy Valley Railway opened in 1902 to carry slate from the upper quarries to the"
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -176,3 +176,64 @@ def test_terms_and_sentences():
         "Fourth?",
         "yes",
     ]
+    text = "# Rover\nThe moon rover is\npainted teal.\nHistory\n-------\n| a | b |\nNotes: none"
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "# Rover",
+        "The moon rover is\npainted teal.",
+        "History",
+        "-------",
+        "| a | b |",
+        "Notes: none",
+    ]
+
+
+def test_text_wrapped_at_a_fixed_width_is_one_sentence():
+    answer = (
+        "The Tansy Valley Railway opened in 1902 to carry slate from the upper quarries to the\n"
+        "harbour at Wrenmouth. It also carried coal for 9 years before it closed down in 2011."
+    )
+    result = attribute(answer, PASSAGES, question=OPENED)
+    assert [s.supported for s in result.sentences] == [True, False]
+    assert result.text.startswith("The Tansy Valley Railway opened in 1902 to carry slate")
+    assert result.text.count("[1]") == 1
+
+
+def test_code_blocks_and_inline_code_are_left_as_written():
+    answer = (
+        "Corrie was built in 1899 `[0]` runs on summer Sundays.\n\n"
+        "```rust\nlet built = 1899; // [2]\nlet v = a[0];\n```\n\nThe line is 14 kilometres long."
+    )
+    result = attribute(answer, PASSAGES)
+    code = result.sentences[1]
+    assert not code.claim and not code.supported and code.sources == ()
+    assert "```rust\nlet built = 1899; // [2]\nlet v = a[0];\n```" in result.text
+    assert "`[0]`" in result.sentences[0].text
+    assert result.text.endswith("The line is 14 kilometres long [1].")
+
+
+def test_names_with_digits_are_exact_values():
+    passage = P(1, "Integer types default to i32. The plane was a Piper PA-22-150.")
+    assert attribute("Integer types default to i32.", [passage]).sentences[0].supported
+    assert attribute("Integer types default to i64.", [passage]).sentences[0].unsupported
+    assert attribute("The plane was a Piper PA-31T.", [passage]).sentences[0].unsupported
+
+
+def test_lead_ins_and_list_numbers_are_not_claims():
+    answer = "Here is how the railway works:\n\n1. The line is 14 kilometres long.\n2."
+    result = attribute(answer, PASSAGES)
+    lead_in, item = result.sentences[:2]
+    assert not lead_in.claim
+    assert item.supported and item.text.startswith("1. The line")
+    assert result.sentences[-1].claim is False  # a bare "2."
+
+
+def test_an_answer_statement_is_judged_with_the_question():
+    # "cargo test" is in the passage, but not as what the question asks for.
+    passage = P(
+        1,
+        "Just as cargo run compiles your code and runs it, cargo test compiles "
+        "your code in test mode and runs the resulting test binary.",
+    )
+    question = "Which Cargo command checks that code compiles without producing an executable?"
+    wrong = attribute("The correct answer is: `cargo test`", [passage], question=question)
+    assert wrong.sentences[0].unsupported

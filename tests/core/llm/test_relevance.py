@@ -32,3 +32,14 @@ def test_keyword_only_hits_without_a_dense_score_are_judged_by_words():
     kept = hit("France has Paris as capital.", None, keyword=2.0)
     dropped = hit("Bananas are yellow.", None, keyword=0.4)
     assert relevant_hits("What is the capital of France?", [kept, dropped]) == [kept]
+
+
+def test_hits_far_below_the_best_are_left_out_but_keyword_only_hits_stay():
+    orchard = hit("The orchard keeps 212 apple trees.", 0.77)
+    module_tree = hit("The module tree of a crate starts at src/lib.rs.", 0.27)
+    code = hit("Call fn plant_tree() to add one.", None, keyword=3.0)
+    close = hit("Each apple tree is pruned in March.", 0.6)
+    kept = relevant_hits("How many apple trees?", [orchard, module_tree, close, code])
+    assert kept == [orchard, close, code]
+    everything = relevant_hits("How many apple trees?", [orchard, module_tree], margin=None)
+    assert everything == [orchard, module_tree]

@@ -24,7 +24,7 @@ from desktop_rag.core.llm.host import ModelHost
 from desktop_rag.core.llm.loop_guard import LoopGuard
 from desktop_rag.core.llm.prompt import STOP_SEQUENCES, build_prompt, system_prompt
 from desktop_rag.core.llm.records import Answer, PartialAttribution, Source, Timings, Turn
-from desktop_rag.core.llm.relevance import relevant_hits
+from desktop_rag.core.llm.relevance import MARGIN, relevant_hits
 from desktop_rag.core.records import Hit
 from desktop_rag.core.settings import Settings
 
@@ -48,12 +48,15 @@ class Answerer:
         *,
         embed: Embed | None = None,
         layout: str | None = None,
+        margin: float | None | str = "default",
     ):
         self._search = search
         self._host = host
         self._settings = settings
         self._embed = embed
         self._layout = layout  # None: the measured default of `build_prompt`
+        # Benchmarks try other values; "default" is relevance.MARGIN, None keeps every hit.
+        self._margin = MARGIN if margin == "default" else margin
 
     def reconfigure(self, settings: Settings) -> None:
         """Temperature, answer length, sources and instructions apply from the next question."""
@@ -80,7 +83,9 @@ class Answerer:
         # A follow-up ("and what does it run on?") rarely names its subject; the previous
         # question usually does, so both go to retrieval and to the relevance check.
         query = f"{history[-1].question} {question}" if history else question
-        hits = relevant_hits(query, self._search(query, self._settings.top_k, folders))
+        hits = relevant_hits(
+            query, self._search(query, self._settings.top_k, folders), margin=self._margin
+        )
         if not hits:
             return self._not_covered(start, emit)
         try:

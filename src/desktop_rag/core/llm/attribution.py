@@ -9,25 +9,33 @@ unsupported, which is how an invented tail ("The answer is: 1987.") shows.
 
 Support is judged per *window* of a passage (one sentence, or two adjacent ones), so the
 span shown with a citation is the place that holds the claim, and a claim cannot borrow
-its subject from one sentence and its number from another part of the passage:
+its subject from one sentence and its number from another part of the passage. Sentences
+are split at . ! ? and at line breaks that start a paragraph, list item, heading or code
+(text wrapped at a fixed width stays one sentence); fenced code blocks, lead-ins ending in
+a colon and sentences without content words are not claims (nothing to check).
 
 - terms: the sentence's content words (stop words and answer boilerplate such as
   "answer", "source" left out), cut to a 6-letter stem, and its numbers ("2,319" = 2319,
-  "six" = 6). A sentence with fewer than 2 terms ("1902.", "The answer is: 1987.") is
-  judged together with the question's terms, since it answers the question.
-- lexical support: the weighted share of the terms found in the window; a term of the
-  question weighs 0.5 (restating the question proves little), any other term 1, a
-  number 2. Supported when the share is at least LEX_MIN, at least NOVEL_MIN of the
-  terms that are not from the question are there, and *every* number is there.
-- paraphrase: when the words differ, the embedder's cosine similarity of sentence and
-  window (all-MiniLM-L6-v2 by default) of at least DENSE_MIN, with at least DENSE_LEX_MIN
-  of the words and every number, also counts as support.
+  "six" = 6). Numbers and names with digits (i32, PA-31T) are exact values: every one
+  must be in the window. A sentence with fewer than 2 terms ("1902.") or that starts
+  "The answer is" is judged together with the question's terms: it answers the question.
+- words: the weighted share of the terms found in the window; a term of the question
+  weighs 0.5 (restating the question proves little), any other term 1, a number 2; and
+  the share of the terms the question does not have ("novel") found there.
+- supported when every number is there, NOVEL_MIN of the novel terms are, and the share
+  is at least LEX_STRONG; or at least LEX_MIN when the embedder agrees on the meaning
+  (cosine of sentence and window at least MEANING_MIN; WITH_QUESTION_MIN of the words
+  instead for a claim judged with the question); or, for a paraphrase in other words, a
+  cosine of at least DENSE_MIN with DENSE_LEX_MIN of the words and DENSE_NOVEL_MIN of
+  the novel ones. Without an embedder (while streaming), LEX_MIN of the words suffices.
 
 Thresholds were set on `benchmarks/answer_quality.py` (answers of the embedded model over
-the sample, the Rust book and NTSB reports, plus planted false sentences) and the unit
-tests' paraphrases and contradictions. What this cannot see: a claim that changes one
-non-number word of an otherwise supported sentence ("carried coal" for "carried slate")
-can still pass; numbers, names and off-topic sentences are what it catches.
+the sample, the Rust book and NTSB reports, plus planted false sentences: a changed
+number, a bare "The answer is: 1234.", an off-topic claim) and the unit tests'
+paraphrases and contradictions. What this cannot see: a wrong word in an otherwise
+supported sentence ("carried coal" for "carried slate"; "f64 is i32" where the passage
+says integers default to i32) can still pass; numbers, names and off-topic or invented
+sentences are what it catches.
 """
 
 from __future__ import annotations
@@ -42,11 +50,21 @@ import numpy as np
 from desktop_rag.core.llm.citations import CITATION
 from desktop_rag.core.llm.records import SentenceSupport
 
-LEX_MIN = 0.6
-NOVEL_MIN = 0.5
-DENSE_MIN = 0.72
-DENSE_LEX_MIN = 0.2
+LEX_STRONG = 0.8  # this share of the words (and every number): supported
+LEX_MIN = 0.6  # this share: supported when the meaning agrees too (MEANING_MIN)
+NOVEL_MIN = 0.6  # of the words that are not the question's own
+MEANING_MIN = 0.7
+WITH_QUESTION_MIN = 0.7  # share for a claim judged with the question (its embedding says little)
+DENSE_MIN = 0.75  # a paraphrase: this cosine, with at least DENSE_LEX_MIN of the words
+DENSE_LEX_MIN = 0.3
+DENSE_NOVEL_MIN = 0.34  # and this share of the words the question does not have
 MIN_TERMS = 2  # fewer: the sentence is judged together with the question
+# "The answer is: X" states X about the question: judged together with the question.
+_ANSWER_LEAD = re.compile(
+    r"^\W*(?:so\W+|thus\W+)?(?:the\s+)?(?:correct\s+|right\s+|final\s+|short\s+)?answer"
+    r"(?:\s+to\s+(?:the|your)\s+question)?(?:\s+is)?\s*[:\-]?",
+    re.IGNORECASE,
+)
 MAX_SOURCES = 2  # citations shown per sentence
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> (n, dim) vectors
@@ -92,7 +110,7 @@ _STOP_TEXT = """
     mentioned state states stated provide provides provided information context say says
     said based given know known contain contains unknown don doesn didn isn aren wasn
     weren cannot can't won sure sorry unfortunately however therefore thus sentence
-    sentences
+    sentences correct
 """
 _STOP = frozenset(_STOP_TEXT.split())
 _COUNTS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
@@ -130,29 +148,72 @@ def terms(text: str) -> list[str]:
 
 
 def _is_number(term: str) -> bool:
-    return term.isdigit()
+    """Numbers and names with digits in them (i32, PA-31T, NCT06145295) are exact values:
+    a sentence that states one the passage does not have is not supported by it."""
+    return any(c.isdigit() for c in term)
 
 
 # -- sentences ----------------------------------------------------------------------
 
-_BREAK = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+|\n+")
-_BULLET = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+# A sentence ends at . ! or ? (and a closing quote or bracket) before white space, or at a
+# line break after a colon. Lines are joined into blocks first: a block ends at a blank
+# line and where a list item, heading, quote, table row or code fence starts; a heading,
+# table row or underline is a block of its own. Text wrapped at a fixed width (as passages
+# often are, and as the model copies them) stays one sentence across its lines.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>[\"'\u201d\u2019)\]]?)\s+|(?<=:)[ \t]*\n\s*")
+_BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022>]\s|\d{1,3}[.)]\s|```|~~~)")
+_ONE_LINE = re.compile(r"[ \t]*(?:#{1,6}\s|\||[=\-~^*_]{3,}[ \t]*$)")
+_FENCE = re.compile(r"(?ms)^[ \t]*(```|~~~).*?(?:^[ \t]*\1[ \t]*$|\Z)")
+_INLINE_CODE = re.compile(r"(`+).+?\1")
+_LIST_NUMBER = re.compile(r"\d{1,3}[.)]")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s*")
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each block of lines (see above)."""
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None
+    single = False  # the line before was a block of its own
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        a = pos
+        pos += len(line)
+        if not line.strip():
+            if start is not None:
+                blocks.append((start, a))
+            start = None
+            continue
+        one_line = bool(_ONE_LINE.match(line))
+        if start is not None and (single or one_line or _BLOCK_START.match(line)):
+            blocks.append((start, a))
+            start = None
+        if start is None:
+            start = a
+        single = one_line
+    if start is not None:
+        blocks.append((start, pos))
+    return blocks
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line of `text`, stripped, empty ones left out."""
+    """(start, end) of each sentence of `text`, stripped, empty ones left out."""
     spans = []
-    start = 0
-    for brk in _BREAK.finditer(text):
-        spans.append((start, brk.start() + (len(brk.group(0)) - len(brk.group(0).lstrip()))))
-        start = brk.end()
-    spans.append((start, len(text)))
-    out = []
+    for block_start, block_end in _blocks(text):
+        start = block_start
+        for end in _SENTENCE_END.finditer(text, block_start, block_end):
+            spans.append((start, end.start() + len(end.group("close") or "")))
+            start = end.end()
+        spans.append((start, block_end))
+    out: list[tuple[int, int]] = []
     for a, b in spans:
         piece = text[a:b]
         lead = len(piece) - len(piece.lstrip())
         a, b = a + lead, a + len(piece.rstrip())
-        if b > a:
+        if b <= a:
+            continue
+        if out and _LIST_NUMBER.fullmatch(text[out[-1][0] : out[-1][1]]):
+            out[-1] = (out[-1][0], b)  # "1." before its item is not a sentence of its own
+        else:
             out.append((a, b))
     return out
 
@@ -211,14 +272,31 @@ def _judge(
     asked: set[str],
     windows: Sequence[_Window],
     dense: Callable[[_Window], float] | None,
+    *,
+    with_question: bool = False,
 ) -> dict[int, _Verdict]:
-    """Best verdict per source number."""
+    """Best verdict per source number.
+
+    Words decide alone when nearly all are there (LEX_STRONG). With fewer (LEX_MIN), the
+    embedder must agree that sentence and window mean much the same (MEANING_MIN):
+    measured, sentences assembled from a passage's words into a claim it does not make
+    ("We call the Vec::new function ..., which is equivalent to calling Vec::create")
+    score 0.6-0.7 on words and under 0.65 on meaning. A claim judged together with the
+    question (`with_question`) is too short for its embedding to say much, so words decide.
+    """
     best: dict[int, _Verdict] = {}
     for window in windows:
         share, novel, numbers_ok = _lexical(claim, asked, window)
-        supported = numbers_ok and share >= LEX_MIN and novel >= NOVEL_MIN
+        words_ok = numbers_ok and novel >= NOVEL_MIN
+        supported = words_ok and share >= LEX_STRONG
         score = share
-        if not supported and dense is not None and numbers_ok and share >= DENSE_LEX_MIN:
+        if not supported and words_ok and share >= LEX_MIN:
+            if with_question:
+                supported = share >= WITH_QUESTION_MIN
+            else:
+                supported = dense is None or dense(window) >= MEANING_MIN
+        paraphrase = numbers_ok and share >= DENSE_LEX_MIN and novel >= DENSE_NOVEL_MIN
+        if not supported and dense is not None and paraphrase:
             cosine = dense(window)
             if cosine >= DENSE_MIN:
                 supported, score = True, cosine
@@ -245,13 +323,40 @@ class _Sentence:
     end: int
     text: str  # without citation markers
     cited: tuple[int, ...]
+    code: bool = False  # a fenced code block: shown as written, not a claim
+
+
+def _spans(answer: str) -> list[tuple[int, int, bool]]:
+    """Sentences of the prose and whole fenced code blocks, in order: (start, end, code)."""
+    out: list[tuple[int, int, bool]] = []
+    last = 0
+    for fence in _FENCE.finditer(answer):
+        prose = split_sentences(answer[last : fence.start()])
+        out += [(last + a, last + b, False) for a, b in prose]
+        out.append((fence.start(), fence.end(), True))
+        last = fence.end()
+    out += [(last + a, last + b, False) for a, b in split_sentences(answer[last:])]
+    return out
+
+
+def _strip_markers(piece: str) -> str:
+    """`piece` without citation markers, leaving inline code (`a[0]`) alone."""
+    out, last = [], 0
+    for code in _INLINE_CODE.finditer(piece):
+        out.append(CITATION.sub("", piece[last : code.start()]))
+        out.append(code.group(0))
+        last = code.end()
+    out.append(CITATION.sub("", piece[last:]))
+    return "".join(out).strip()
 
 
 def _sentences(answer: str) -> list[_Sentence]:
     """Split the model's text; a marker that opens a sentence belongs to the one before."""
-    spans = split_sentences(answer)
     out: list[_Sentence] = []
-    for a, b in spans:
+    for a, b, code in _spans(answer):
+        if code:
+            out.append(_Sentence(a, b, answer[a:b], (), code=True))
+            continue
         piece = answer[a:b]
         lead = re.match(r"(?:\s*" + CITATION.pattern.strip() + r")+\s*", piece, re.IGNORECASE)
         if lead and out:
@@ -266,8 +371,7 @@ def _sentences(answer: str) -> list[_Sentence]:
             piece = answer[a:b]
         if not piece.strip():
             continue
-        text = CITATION.sub("", piece).strip()
-        out.append(_Sentence(a, b, text, _numbers(piece)))
+        out.append(_Sentence(a, b, _strip_markers(piece), _numbers(piece)))
     return out
 
 
@@ -300,15 +404,20 @@ def attribute(
     dense_for = _dense_scorer(parsed, windows, embed)
     verdicts: list[tuple[_Sentence, bool, dict[int, _Verdict]]] = []
     for index, sentence in enumerate(parsed):
-        own = terms(sentence.text)
+        own = terms(_LIST_MARKER.sub("", sentence.text))
         claim = list(dict.fromkeys(own))
-        if not claim:
+        # A lead-in ("Here is how it works:") announces; what follows it is the claim.
+        lead_in = sentence.text.rstrip().endswith(":") and not _ANSWER_LEAD.match(sentence.text)
+        if not claim or sentence.code or lead_in:
             verdicts.append((sentence, False, {}))
             continue
-        if len(claim) < MIN_TERMS:
+        with_question = len(claim) < MIN_TERMS or bool(_ANSWER_LEAD.match(sentence.text))
+        if with_question:
             claim += [t for t in dict.fromkeys(asked) if t not in claim]
         dense = dense_for(index) if dense_for else None
-        verdicts.append((sentence, True, _judge(claim, asked, windows, dense)))
+        verdicts.append(
+            (sentence, True, _judge(claim, asked, windows, dense, with_question=with_question))
+        )
     return _assemble(answer, verdicts)
 
 

@@ -14,6 +14,13 @@ RRF scores only rank, so we judge each hit on the two absolute signals:
   word like "what" or "the" matches when the full-text index keeps stop words.
 
 A hit is relevant when either signal says so; the question is "not covered" when no hit is.
+
+Then, among relevant hits, those far less similar than the best (by more than MARGIN in
+cosine) are left out: with the best passage at 0.77, one at 0.25 is about something else
+that merely shares a word ("tree" in an orchard and in a Rust module tree), and a small model
+handed both mixes them up (measured with benchmarks/answer_quality.py; see the closing note
+of issue 13). Hits found by keyword alone (no dense score) are kept: an exact name or
+code the embedder does not understand is what keyword search is for.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from collections.abc import Sequence
 from desktop_rag.core.records import Hit
 
 DENSE_FLOOR = 0.25
+MARGIN = 0.2
 
 _WORD = re.compile(r"[^\W_]+")
 _STOP_TEXT = """
@@ -59,7 +67,16 @@ def is_relevant(hit: Hit, terms: set[str]) -> bool:
     return bool(terms & content_terms(hit.text))
 
 
-def relevant_hits(query: str, hits: Sequence[Hit]) -> list[Hit]:
-    """The hits worth showing the model, in their retrieval order."""
+def relevant_hits(query: str, hits: Sequence[Hit], margin: float | None = MARGIN) -> list[Hit]:
+    """The hits worth showing the model, in their retrieval order.
+
+    `margin`: leave out hits whose cosine is more than this below the best hit's
+    (None: keep every relevant hit).
+    """
     terms = content_terms(query)
-    return [hit for hit in hits if is_relevant(hit, terms)]
+    kept = [hit for hit in hits if is_relevant(hit, terms)]
+    scores = [hit.dense_score for hit in kept if hit.dense_score is not None]
+    if margin is None or not scores:
+        return kept
+    floor = max(scores) - margin
+    return [hit for hit in kept if hit.dense_score is None or hit.dense_score >= floor]
