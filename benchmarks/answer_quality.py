@@ -32,8 +32,8 @@ from pathlib import Path
 from _common import BENCH_DIR, REPO, SHARED, StderrProgress
 from answer_quality_questions import QUESTIONS, Question, holds
 from desktop_rag.core.knowledge_base import KnowledgeBase
-from desktop_rag.core.llm.citations import strip_citations
 from desktop_rag.core.llm import Answerer, ModelHost
+from desktop_rag.core.llm.citations import strip_citations
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
 

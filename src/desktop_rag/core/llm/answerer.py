@@ -48,7 +48,7 @@ class Answerer:
         *,
         embed: Embed | None = None,
         layout: str | None = None,
-        margin: float | None | str = "default",
+        margin: float | str | None = "default",
     ):
         self._search = search
         self._host = host
