@@ -74,9 +74,8 @@ def repeats_a_sentence(text: str) -> bool:
     return False
 
 
-_COUNTS = {
-    w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine ten".split())
-}
+_COUNT_WORDS = "zero one two three four five six seven eight nine ten"
+_COUNTS = {w: str(i) for i, w in enumerate(_COUNT_WORDS.split())}
 _BOILERPLATE = {"answer", "question", "correct", "sources", "source", "passage"}
 
 
