@@ -92,3 +92,15 @@ def test_a_lead_in_left_dangling_by_the_cut_is_dropped():
     for piece in ["It runs on purple quartz.", *[" The answer to your question is:"] * 5]:
         guard.feed(piece)
     assert guard.kept == "It runs on purple quartz."
+
+
+def test_a_sentence_repeated_with_other_line_breaks_and_markers_is_a_loop():
+    # As SmolLM2 wrote it (benchmarks/answer_quality.py, repeat penalty off).
+    text = (
+        "The Cargo.lock file contains the\nbinary contents of your project [2]. This binary is "
+        "not a file, but a directory,\nand it is used to store the binary contents of your "
+        "project.\n\nThe output of `cargo run` is a binary file [4][2]. This binary is not a "
+        "file, but a directory, and it is used to\nstore the binary contents of your project."
+    )
+    kept = _kept(text)
+    assert kept.endswith("The output of `cargo run` is a binary file [4][2].")

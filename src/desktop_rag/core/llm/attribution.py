@@ -49,6 +49,7 @@ import numpy as np
 
 from desktop_rag.core.llm.citations import CITATION
 from desktop_rag.core.llm.records import SentenceSupport
+from desktop_rag.core.llm.sentences import split_sentences
 
 LEX_STRONG = 0.8  # this share of the words (and every number): supported
 LEX_MIN = 0.6  # this share: supported when the meaning agrees too (MEANING_MIN)
@@ -155,67 +156,9 @@ def _is_number(term: str) -> bool:
 
 # -- sentences ----------------------------------------------------------------------
 
-# A sentence ends at . ! or ? (and a closing quote or bracket) before white space, or at a
-# line break after a colon. Lines are joined into blocks first: a block ends at a blank
-# line and where a list item, heading, quote, table row or code fence starts; a heading,
-# table row or underline is a block of its own. Text wrapped at a fixed width (as passages
-# often are, and as the model copies them) stays one sentence across its lines.
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>[\"'\u201d\u2019)\]]?)\s+|(?<=:)[ \t]*\n\s*")
-_BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022>]\s|\d{1,3}[.)]\s|```|~~~)")
-_ONE_LINE = re.compile(r"[ \t]*(?:#{1,6}\s|\||[=\-~^*_]{3,}[ \t]*$)")
 _FENCE = re.compile(r"(?ms)^[ \t]*(```|~~~).*?(?:^[ \t]*\1[ \t]*$|\Z)")
 _INLINE_CODE = re.compile(r"(`+).+?\1")
-_LIST_NUMBER = re.compile(r"\d{1,3}[.)]")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s*")
-
-
-def _blocks(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each block of lines (see above)."""
-    blocks: list[tuple[int, int]] = []
-    start: int | None = None
-    single = False  # the line before was a block of its own
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        a = pos
-        pos += len(line)
-        if not line.strip():
-            if start is not None:
-                blocks.append((start, a))
-            start = None
-            continue
-        one_line = bool(_ONE_LINE.match(line))
-        if start is not None and (single or one_line or _BLOCK_START.match(line)):
-            blocks.append((start, a))
-            start = None
-        if start is None:
-            start = a
-        single = one_line
-    if start is not None:
-        blocks.append((start, pos))
-    return blocks
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, stripped, empty ones left out."""
-    spans = []
-    for block_start, block_end in _blocks(text):
-        start = block_start
-        for end in _SENTENCE_END.finditer(text, block_start, block_end):
-            spans.append((start, end.start() + len(end.group("close") or "")))
-            start = end.end()
-        spans.append((start, block_end))
-    out: list[tuple[int, int]] = []
-    for a, b in spans:
-        piece = text[a:b]
-        lead = len(piece) - len(piece.lstrip())
-        a, b = a + lead, a + len(piece.rstrip())
-        if b <= a:
-            continue
-        if out and _LIST_NUMBER.fullmatch(text[out[-1][0] : out[-1][1]]):
-            out[-1] = (out[-1][0], b)  # "1." before its item is not a sentence of its own
-        else:
-            out.append((a, b))
-    return out
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,19 @@ where no legitimate answer trips it):
   (a sentence or line said twice in a row);
 - a shorter stretch repeated until the repeats cover `MIN_RUN` characters
   ("ha ha ha ..."; twice that for punctuation only, "!!!!...");
-- a sentence or line of 4+ words said again anywhere later (compared case- and
-  space-insensitively, digits included, so "Step 1 ..." and "Step 2 ..." differ).
+- a sentence of 4+ words said again anywhere later (sentences as `sentences` splits them,
+  so a sentence wrapped at other places is the same sentence; compared case- and
+  space-insensitively without citation markers, digits included, so "Step 1 ..." and
+  "Step 2 ..." differ).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from desktop_rag.core.llm.citations import CITATION
+from desktop_rag.core.llm.sentences import split_sentences
 
 MIN_UNIT = 20  # characters: a repeated stretch this long, said twice in a row, is a loop
 MAX_UNIT = 400  # longest stretch we look for (a paragraph)
@@ -29,7 +34,6 @@ MIN_WORDS = 4  # a repeated sentence must have this many words to count
 
 _WORD = re.compile(r"[^\W_]+")
 # Sentence ends: ., ! or ? before a space, or a line break (list items, headings).
-_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def find_loop(text: str) -> int | None:
@@ -105,21 +109,20 @@ def _boundary(text: str, cut: int, unit: int) -> int:
 
 def _repeated_sentence(text: str) -> int | None:
     seen: set[str] = set()
-    start = 0
-    for brk in _BREAK.finditer(text):
-        found = _check(text[start : brk.start()], start, seen)
+    spans = split_sentences(text)
+    for i, (start, end) in enumerate(spans):
+        # The last sentence counts only once it is complete (ends in . ! or ?).
+        if i == len(spans) - 1 and not text[start:end].endswith((".", "!", "?")):
+            break
+        found = _check(text[start:end], start, seen)
         if found is not None:
             return found
-        start = brk.end()
-    # The last sentence counts only once it is complete (ends in . ! or ?).
-    last = text[start:]
-    if last.rstrip().endswith((".", "!", "?")):
-        return _check(last, start, seen)
     return None
 
 
 def _check(sentence: str, offset: int, seen: set[str]) -> int | None:
-    words = _WORD.findall(sentence.lower())
+    # Compared without citation markers: the model may cite one copy and not the other.
+    words = _WORD.findall(CITATION.sub("", sentence).lower())
     if len(words) < MIN_WORDS:
         return None
     key = " ".join(words)
@@ -161,7 +164,7 @@ class LoopGuard:
         if self.cut is None:
             return self.text.rstrip()
         kept = self.text[: self.cut].rstrip()
-        breaks = list(_BREAK.finditer(kept))
-        if kept.endswith(":") and breaks:
-            return kept[: breaks[-1].start()].rstrip()
+        spans = split_sentences(kept)
+        if kept.endswith(":") and len(spans) > 1:
+            return kept[: spans[-1][0]].rstrip()
         return kept
