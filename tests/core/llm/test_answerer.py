@@ -6,7 +6,7 @@ import threading
 
 from desktop_rag.core.llm.answerer import NOT_COVERED, Answerer
 from desktop_rag.core.llm.gpu_fit import cpu_plan
-from desktop_rag.core.llm.prompt import SYSTEM_PROMPT
+from desktop_rag.core.llm.prompt import REMINDER, SYSTEM_PROMPT
 from desktop_rag.core.llm.records import ModelInfo, Timings, Turn
 from desktop_rag.core.records import Hit
 from desktop_rag.core.settings import Settings
@@ -73,7 +73,7 @@ def ask(hits, reply, question="What does the Zorblax reactor run on?", **kw):
 
 
 def test_a_grounded_answer_keeps_valid_citations_and_lists_cited_sources():
-    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6), hit("/d/manual.pdf", "Quartz grades.", 0.5, 2)]
+    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6), hit("/d/manual.pdf", "Quartz grades.", 0.55, 2)]
     reply = ["It runs", " on purple", " quartz [1]", " [7]."]
     answer, host, streamed, searched = ask(hits, reply)
     assert streamed == reply
@@ -92,7 +92,7 @@ def test_a_grounded_answer_keeps_valid_citations_and_lists_cited_sources():
 
 
 def test_an_answer_no_passage_supports_shows_all_sources_uncited_and_is_flagged():
-    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6), hit("/d/b.md", "Zorblax history.", 0.4)]
+    hits = [hit("/d/zorblax.md", ZORBLAX, 0.6), hit("/d/b.md", "Zorblax history.", 0.55)]
     answer, *_ = ask(hits, ["It is powered", " by moonlight [1]."])
     assert [(s.number, s.cited) for s in answer.sources] == [(1, False), (2, False)]
     assert answer.text == "It is powered by moonlight."  # the model's [1] did not hold
@@ -101,7 +101,7 @@ def test_an_answer_no_passage_supports_shows_all_sources_uncited_and_is_flagged(
 
 
 def test_citations_come_from_attribution_when_the_model_writes_none():
-    hits = [hit("/d/garden.md", GARDEN, 0.45), hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    hits = [hit("/d/garden.md", GARDEN, 0.55), hit("/d/zorblax.md", ZORBLAX, 0.6)]
     answer, *_ = ask(hits, ["The reactor runs", " on purple quartz.", " It was built in 2090."])
     assert answer.text == "The reactor runs on purple quartz [2]. It was built in 2090."
     assert [(s.number, s.cited) for s in answer.sources] == [(2, True)]
@@ -160,7 +160,9 @@ def test_follow_up_uses_the_previous_question_and_the_conversation():
     roles = [m["role"] for m in host.messages]
     assert roles == ["system", "user", "assistant", "user"]
     assert host.messages[2]["content"] == "Purple quartz."  # old citation numbers stripped
-    assert host.messages[-1]["content"].endswith("Question: How often is it delivered?")
+    assert host.messages[-1]["content"].endswith(
+        "Question: How often is it delivered?\n" + REMINDER
+    )
 
 
 def test_cancel_stops_the_answer():
@@ -198,7 +200,7 @@ def test_new_instructions_and_temperature_apply_to_the_next_answer():
 
 
 def test_citations_arrive_while_the_answer_streams_sentence_by_sentence():
-    hits = [hit("/d/garden.md", GARDEN, 0.45), hit("/d/zorblax.md", ZORBLAX, 0.6)]
+    hits = [hit("/d/garden.md", GARDEN, 0.55), hit("/d/zorblax.md", ZORBLAX, 0.6)]
     partials = []
     answer, *_ = ask(
         hits,

@@ -104,3 +104,13 @@ def test_a_sentence_repeated_with_other_line_breaks_and_markers_is_a_loop():
     )
     kept = _kept(text)
     assert kept.endswith("The output of `cargo run` is a binary file [4][2].")
+
+
+def test_list_items_repeated_under_new_numbers_are_a_loop():
+    items = [
+        "You can now delete deleted passages if you want to.",
+        "You can also remove deleted passages from the folder.",
+        "The app makes no network connections at all.",
+    ]
+    text = "\n".join(f"{n}. {items[(n - 1) % 3]}" for n in range(1, 8))
+    assert _kept(text) == "\n".join(f"{n}. {items[n - 1]}" for n in range(1, 4))

@@ -3,7 +3,13 @@
 import pytest
 
 from desktop_rag.core.errors import UserFacingError
-from desktop_rag.core.llm.prompt import MESSAGE_OVERHEAD, SYSTEM_PROMPT, build_prompt, system_prompt
+from desktop_rag.core.llm.prompt import (
+    MESSAGE_OVERHEAD,
+    REMINDER,
+    SYSTEM_PROMPT,
+    build_prompt,
+    system_prompt,
+)
 from desktop_rag.core.llm.records import Turn
 from desktop_rag.core.records import Hit
 
@@ -48,17 +54,18 @@ def test_sources_fill_the_budget_and_a_too_big_one_is_skipped():
     # budget = 300 - 100 (answer) - system - frame - 3 overheads
     p = build(
         hits=[hit("/a", 60), hit("/big", 200), hit("/b", 60), hit("/c", 60)],
-        n_ctx=300,
+        n_ctx=310,
         max_tokens=100,
     )
     fixed = len(SYSTEM_PROMPT.split()) + len(
         ["Sources:", "[1]", "x", "Question:", "What", "runs", "the", "reactor?"]
     )
-    budget = 300 - 100 - fixed - 3 * MESSAGE_OVERHEAD
+    fixed += len(REMINDER.split())
+    budget = 310 - 100 - fixed - 3 * MESSAGE_OVERHEAD
     assert 2 * 62 <= budget < 3 * 62  # room for two 60-word sources, not three
     assert [s.path for s in p.sources] == ["/a", "/b"]
     assert p.skipped_hits == 4 - len(p.sources)
-    assert p.prompt_tokens + p.answer_tokens <= 300
+    assert p.prompt_tokens + p.answer_tokens <= 310
     assert "/big" not in p.messages[-1]["content"]
 
 
@@ -89,3 +96,28 @@ def test_a_question_longer_than_the_window_is_a_clear_error():
 def test_the_users_instructions_follow_the_grounding_rules():
     assert system_prompt("") == system_prompt("  \n") == SYSTEM_PROMPT
     assert system_prompt(" Answer in French. ") == SYSTEM_PROMPT + "\n\nAnswer in French."
+
+
+def test_layouts_place_the_question_and_the_reminder():
+    from desktop_rag.core.llm.prompt import LAYOUT_DEFAULT, REMINDER, user_message
+
+    blocks = ["[1] a.md\nalpha"]
+    assert LAYOUT_DEFAULT == "sources_first_reminder"
+    default = user_message(blocks, "Why?")
+    assert default == f"Sources:\n\n[1] a.md\nalpha\n\nQuestion: Why?\n{REMINDER}"
+    assert user_message(blocks, "Why?", "sources_first").endswith("\n\nQuestion: Why?")
+    assert user_message(blocks, "Why?", "question_first").startswith("Question: Why?\n\nSources:")
+    # The default layout is the one the budget counts.
+    p = build(hits=[hit("/d/a.md", 3)])
+    assert p.messages[-1]["content"].endswith(REMINDER)
+    # With instructions of the user's own, the reminder says nothing about length.
+    own = build_prompt(
+        "Why?",
+        [hit("/d/a.md", 3)],
+        (),
+        count=words,
+        n_ctx=1000,
+        max_tokens=200,
+        system=system_prompt("Answer at length, in French."),
+    )
+    assert own.messages[-1]["content"].endswith("\nAnswer using only the sources above.")

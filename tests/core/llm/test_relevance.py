@@ -38,7 +38,7 @@ def test_hits_far_below_the_best_are_left_out_but_keyword_only_hits_stay():
     orchard = hit("The orchard keeps 212 apple trees.", 0.77)
     module_tree = hit("The module tree of a crate starts at src/lib.rs.", 0.27)
     code = hit("Call fn plant_tree() to add one.", None, keyword=3.0)
-    close = hit("Each apple tree is pruned in March.", 0.6)
+    close = hit("Each apple tree is pruned in March.", 0.7)
     kept = relevant_hits("How many apple trees?", [orchard, module_tree, close, code])
     assert kept == [orchard, close, code]
     everything = relevant_hits("How many apple trees?", [orchard, module_tree], margin=None)

@@ -15,8 +15,8 @@ where no legitimate answer trips it):
   ("ha ha ha ..."; twice that for punctuation only, "!!!!...");
 - a sentence of 4+ words said again anywhere later (sentences as `sentences` splits them,
   so a sentence wrapped at other places is the same sentence; compared case- and
-  space-insensitively without citation markers, digits included, so "Step 1 ..." and
-  "Step 2 ..." differ).
+  space-insensitively without citation markers or list numbers, other digits included,
+  so "Step 1 ..." and "Step 2 ..." differ).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ MIN_RUN = 48  # characters a short repeated stretch must cover
 MIN_WORDS = 4  # a repeated sentence must have this many words to count
 
 _WORD = re.compile(r"[^\W_]+")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
 # Sentence ends: ., ! or ? before a space, or a line break (list items, headings).
 
 
@@ -121,8 +122,9 @@ def _repeated_sentence(text: str) -> int | None:
 
 
 def _check(sentence: str, offset: int, seen: set[str]) -> int | None:
-    # Compared without citation markers: the model may cite one copy and not the other.
-    words = _WORD.findall(CITATION.sub("", sentence).lower())
+    # Compared without citation markers (the model may cite one copy and not the other)
+    # and without a list item's number ("8. You can ..." and "12. You can ...").
+    words = _WORD.findall(_LIST_MARKER.sub("", CITATION.sub("", sentence)).lower())
     if len(words) < MIN_WORDS:
         return None
     key = " ".join(words)

@@ -69,20 +69,28 @@ STOP_SEQUENCES = (
     "<|im_start|>",
 )
 
-# Prompt layouts measured with benchmarks/answer_quality.py (see LAYOUT_DEFAULT).
+# Prompt layouts measured with benchmarks/answer_quality.py on SmolLM2-135M (35 questions,
+# temperature 0, repeat penalty 1.1, relevance margin 0.2): facts stated / loops cut /
+# mean words: question first 15 / 12 / 84; sources first 17 / 7 / 44; sources first with
+# a one-line reminder after the question 15 / 3 / 21, and 19 / 1 / 19 with margin 0.1.
+# The reminder keeps a small model on the passages and short ("Answer briefly, ..." measured
+# 17 / 2 / 25). The user's own instructions (language, length) replace its first half.
 LAYOUTS = ("sources_first", "question_first", "sources_first_reminder")
-LAYOUT_DEFAULT = "sources_first"
+LAYOUT_DEFAULT = "sources_first_reminder"
 REMINDER = "Answer in one or two sentences, using only the sources above."
+REMINDER_WITH_INSTRUCTIONS = "Answer using only the sources above."
 
 
-def user_message(blocks: Sequence[str], question: str, layout: str = LAYOUT_DEFAULT) -> str:
+def user_message(
+    blocks: Sequence[str], question: str, layout: str = LAYOUT_DEFAULT, reminder: str = REMINDER
+) -> str:
     if not blocks:
         return f"Question: {question}"
     sources = "Sources:\n\n" + "\n\n".join(blocks)
     if layout == "question_first":
         return f"Question: {question}\n\n{sources}"
     if layout == "sources_first_reminder":
-        return f"{sources}\n\nQuestion: {question}\n{REMINDER}"
+        return f"{sources}\n\nQuestion: {question}\n{reminder}"
     return f"{sources}\n\nQuestion: {question}"
 
 
@@ -97,11 +105,13 @@ def build_prompt(
     system: str = SYSTEM_PROMPT,
     layout: str = LAYOUT_DEFAULT,
 ) -> Prompt:
+    # The user's own instructions come after the grounding rules; a length of theirs wins.
+    reminder = REMINDER if system == SYSTEM_PROMPT else REMINDER_WITH_INSTRUCTIONS
     reserve = max(1, min(max_tokens, n_ctx // 2))
     # Source blocks are counted with a provisional number; the final number (same width
     # for n < 10) is assigned once we know which hits fit.
     turns = [(t.question, strip_citations(t.answer)) for t in reversed(history)]
-    texts = [system, user_message(["[1] x"], question, layout)]
+    texts = [system, user_message(["[1] x"], question, layout, reminder)]
     texts += [source_block(i + 1, hit) for i, hit in enumerate(hits)]
     texts += [text for pair in turns for text in pair]
     counts = count(texts)
@@ -143,7 +153,7 @@ def build_prompt(
     messages: list[dict[str, str]] = [{"role": "system", "content": system}]
     for q, a in reversed(turns[:kept_turns]):
         messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
-    messages.append({"role": "user", "content": user_message(blocks, question, layout)})
+    messages.append({"role": "user", "content": user_message(blocks, question, layout, reminder)})
     return Prompt(
         messages=tuple(messages),
         sources=sources,
