@@ -133,7 +133,15 @@ def test_the_sample_question_that_looped_gets_an_answer_without_repetition(tmp_p
         kb.close()
     assert answer.text and find_loop(answer.text) is None
     assert answer.timings.tokens < settings.max_tokens  # it ended, not ran out
-    assert "welcome.md" in [Path(s.path).name for s in answer.sources if s.cited]
+    # Given the note that answers it; each sentence either traced to it or flagged.
+    assert "welcome.md" in [Path(s.path).name for s in answer.provided]
+    assert answer.sentences
+    for sentence in answer.sentences:
+        assert sentence.supported == bool(sentence.sources)
+        if sentence.supported:
+            assert [Path(answer.provided[n - 1].path).name for n in sentence.sources] == [
+                "welcome.md"
+            ]
 
 
 def test_a_question_the_documents_do_not_cover(answerer):

@@ -237,3 +237,17 @@ def test_an_answer_statement_is_judged_with_the_question():
     question = "Which Cargo command checks that code compiles without producing an executable?"
     wrong = attribute("The correct answer is: `cargo test`", [passage], question=question)
     assert wrong.sentences[0].unsupported
+
+
+def test_a_clause_of_the_models_own_makes_the_sentence_unsupported():
+    # As SmolLM2 wrote it: a copied sentence with an invented ending.
+    answer = (
+        "The line is 14 kilometres long and has a gauge of 600 millimetres, which means "
+        "it was built with a single track."
+    )
+    assert attribute(answer, PASSAGES, question="How long is the line?").sentences[0].unsupported
+
+
+def test_a_number_written_with_its_unit_matches_the_passage():
+    result = attribute("The line is 14km long with a gauge of 600mm.", PASSAGES)
+    assert result.sentences[0].supported

@@ -59,6 +59,9 @@ WITH_QUESTION_MIN = 0.7  # share for a claim judged with the question (its embed
 DENSE_MIN = 0.75  # a paraphrase: this cosine, with at least DENSE_LEX_MIN of the words
 DENSE_LEX_MIN = 0.3
 DENSE_NOVEL_MIN = 0.34  # and this share of the words the question does not have
+# This many terms in a row that the window lacks are a clause of the model's own
+# ("..., which means it was built with a single track"): the sentence is not supported.
+MAX_ABSENT_RUN = 3
 MIN_TERMS = 2  # fewer: the sentence is judged together with the question
 # "The answer is: X" states X about the question: judged together with the question.
 _ANSWER_LEAD = re.compile(
@@ -135,10 +138,22 @@ def _stem(word: str) -> str:
     return word[:6]
 
 
+_NUMBER_UNIT = re.compile(r"(\d+)([^\W\d_]+)")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words and numbers; a number with its unit ("600mm", "14km") is two tokens."""
+    out = []
+    for token in _TOKEN.findall(_THOUSANDS.sub("", text.lower())):
+        unit = _NUMBER_UNIT.fullmatch(token)
+        out += unit.groups() if unit else (token,)
+    return out
+
+
 def terms(text: str) -> list[str]:
     """Content terms of `text`: stems of content words, and numbers as digits."""
     out = []
-    for token in _TOKEN.findall(_THOUSANDS.sub("", text.lower())):
+    for token in _tokens(text):
         if token in _NUMBER_WORDS:
             out.append(_NUMBER_WORDS[token])
         elif token.isdigit():
@@ -192,11 +207,16 @@ class _Verdict:
 
 
 def _lexical(claim: Sequence[str], asked: set[str], window: _Window) -> tuple[float, float, bool]:
-    """(weighted share found, share of non-question terms found, every number found)."""
+    """(weighted share found, share of non-question terms found, every number found and no
+    run of MAX_ABSENT_RUN absent terms)."""
     weight = found = 0.0
     novel = novel_found = 0
     numbers_ok = True
+    run = 0
     for term in claim:
+        run = 0 if term in window.terms or term in asked else run + 1
+        if run >= MAX_ABSENT_RUN:
+            numbers_ok = False
         w = 2.0 if _is_number(term) else 0.5 if term in asked else 1.0
         hit = term in window.terms
         weight += w
