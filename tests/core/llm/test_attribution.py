@@ -219,11 +219,12 @@ def test_names_with_digits_are_exact_values():
 
 
 def test_lead_ins_and_list_numbers_are_not_claims():
-    answer = "Here is how the railway works:\n\n1. The line is 14 kilometres long.\n2."
+    answer = "Here is how the railway works:\n\n1. The line is 14 kilometres long.\n## Today\n2."
     result = attribute(answer, PASSAGES)
     lead_in, item = result.sentences[:2]
     assert not lead_in.claim
     assert item.supported and item.text.startswith("1. The line")
+    assert result.sentences[-2].claim is False  # a heading
     assert result.sentences[-1].claim is False  # a bare "2."
 
 
@@ -251,3 +252,11 @@ def test_a_clause_of_the_models_own_makes_the_sentence_unsupported():
 def test_a_number_written_with_its_unit_matches_the_passage():
     result = attribute("The line is 14km long with a gauge of 600mm.", PASSAGES)
     assert result.sentences[0].supported
+
+
+def test_a_title_line_is_not_joined_to_the_sentence_after_it():
+    text = "How to delete files in Desktop RAG\nYou can use the command rm to remove them."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "How to delete files in Desktop RAG",
+        "You can use the command rm to remove them.",
+    ]

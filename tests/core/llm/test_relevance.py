@@ -2,10 +2,8 @@ from desktop_rag.core.llm.relevance import DENSE_FLOOR, content_terms, relevant_
 from desktop_rag.core.records import Hit
 
 
-def hit(text: str, dense: float | None, keyword: float | None = None) -> Hit:
-    return Hit(
-        "id", "/docs/a.md", text, 0, len(text), 0.03, dense_score=dense, keyword_score=keyword
-    )
+def hit(text: str, dense: float | None, keyword: float | None = None, path="/docs/a.md") -> Hit:
+    return Hit("id", path, text, 0, len(text), 0.03, dense_score=dense, keyword_score=keyword)
 
 
 def test_content_terms_drop_stop_words_and_plurals():
@@ -35,11 +33,25 @@ def test_keyword_only_hits_without_a_dense_score_are_judged_by_words():
 
 
 def test_hits_far_below_the_best_are_left_out_but_keyword_only_hits_stay():
-    orchard = hit("The orchard keeps 212 apple trees.", 0.77)
-    module_tree = hit("The module tree of a crate starts at src/lib.rs.", 0.27)
-    code = hit("Call fn plant_tree() to add one.", None, keyword=3.0)
-    close = hit("Each apple tree is pruned in March.", 0.7)
+    orchard = hit("The orchard keeps 212 apple trees.", 0.77, path="/d/orchard.txt")
+    module_tree = hit("The module tree of a crate starts at src/lib.rs.", 0.27, path="/d/ch7.md")
+    code = hit("Call fn plant_tree() to add one.", None, keyword=3.0, path="/d/garden.py")
+    close = hit("Each apple tree is pruned in March.", 0.7, path="/d/pruning.md")
     kept = relevant_hits("How many apple trees?", [orchard, module_tree, close, code])
     assert kept == [orchard, close, code]
     everything = relevant_hits("How many apple trees?", [orchard, module_tree], margin=None)
     assert everything == [orchard, module_tree]
+
+
+def test_other_passages_of_a_file_that_made_the_cut_stay_with_it():
+    title = Hit("w1", "/d/welcome.md", "Welcome to Desktop RAG.", 0, 20, 0.03, dense_score=0.58)
+    privacy = Hit(
+        "w3", "/d/welcome.md", "Nothing leaves the computer.", 40, 70, 0.02, dense_score=0.40
+    )
+    other = Hit(
+        "r1", "/d/rust.md", "Files are deleted with remove_file.", 0, 30, 0.02, dense_score=0.40
+    )
+    assert relevant_hits("Does anything leave my computer?", [title, other, privacy]) == [
+        title,
+        privacy,
+    ]

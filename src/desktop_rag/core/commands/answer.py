@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import asdict
 from typing import Any
 
 from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.commands.index import add_folder_option
+from desktop_rag.core.llm.citations import CITATION
 from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
@@ -66,9 +68,38 @@ def _settings(args: argparse.Namespace) -> Settings:
     return loaded.with_changes(**changes)
 
 
-def _print_token(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+# A marker right after a word is an index in code ("a[0]"), not a citation.
+_MARKER = re.compile(CITATION.pattern.replace(r"[ \t]*\[", r"[ \t]*(?<!\w)\[", 1), re.IGNORECASE)
+
+
+class _StreamPrinter:
+    """Prints the answer as it streams, without the model's own [n] markers: they are not
+    checked yet. The checked citations follow the answer (Sources, Not in the sources)."""
+
+    HOLD = 24  # characters after an unclosed "[" held back: the rest of a marker may follow
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def __call__(self, text: str) -> None:
+        self._pending += text
+        cut = self._pending.rfind("[")
+        if cut == -1 or "]" in self._pending[cut:] or len(self._pending) - cut > self.HOLD:
+            cut = len(self._pending)
+        else:  # the space before a marker goes with it
+            cut = len(self._pending[:cut].rstrip(" \t"))
+        self._write(self._pending[:cut])
+        self._pending = self._pending[cut:]
+
+    def flush(self) -> None:
+        self._write(self._pending)
+        self._pending = ""
+
+    @staticmethod
+    def _write(text: str) -> None:
+        if text:
+            sys.stdout.write(_MARKER.sub("", text))
+            sys.stdout.flush()
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -82,11 +113,13 @@ def run_ask(args: argparse.Namespace) -> int:
     host = ModelHost(settings, log_dir=paths.logs_dir)
     try:
         answerer = Answerer(kb.search, host, settings, embed=kb.embed_texts)
+        printer = _StreamPrinter()
         answer = answerer.ask(
             args.question,
-            on_token=None if args.json else _print_token,
+            on_token=None if args.json else printer,
             folders=args.folder,
         )
+        printer.flush()
         plan = host.info.plan.reason if host.info else None
     finally:
         host.close()  # also on Ctrl-C: the model process must not outlive us
@@ -98,8 +131,10 @@ def run_ask(args: argparse.Namespace) -> int:
             "covered": answer.covered,
             "stopped": answer.stopped,
             "sources": [asdict(s) for s in answer.sources],
-            # Each sentence of "answer" (offsets into it) and the sources that support it;
-            # "supported" is null for a sentence with nothing to check ("I do not know.").
+            # Each sentence of "answer" and the sources that support it: "start"/"end" are
+            # offsets of the sentence as shown in "answer" (with its citation markers),
+            # "text" is the sentence without them; "supported" is null for a sentence with
+            # nothing to check ("I do not know."). Empty when the model was not asked.
             "sentences": [_sentence_json(s) for s in answer.sentences],
             "loop_cut": answer.loop_cut,
             "model": answer.model,
@@ -117,12 +152,13 @@ def run_ask(args: argparse.Namespace) -> int:
     if unsupported:
         print("\nNot in the sources (may be made up):")
         for sentence in unsupported:
-            print(f"  - {sentence.text}")
+            print(f"  - {' '.join(sentence.text.split())}")
     if answer.sources:
         print("\nSources:")
         for s in answer.sources:
             page = f", page {s.page}" if s.page is not None else ""
-            print(f"  [{s.number}] {display_path(s.path)}{page}")
+            cited = "" if s.cited else " (given to the model, supports no sentence)"
+            print(f"  [{s.number}] {display_path(s.path)}{page}{cited}")
     if not answer.covered:
         print(
             "(no indexed passage is about this question; the model was not asked)", file=sys.stderr

@@ -369,9 +369,10 @@ def attribute(
     for index, sentence in enumerate(parsed):
         own = terms(_LIST_MARKER.sub("", sentence.text))
         claim = list(dict.fromkeys(own))
-        # A lead-in ("Here is how it works:") announces; what follows it is the claim.
+        # A lead-in ("Here is how it works:") or a heading announces; what follows is the claim.
         lead_in = sentence.text.rstrip().endswith(":") and not _ANSWER_LEAD.match(sentence.text)
-        if not claim or sentence.code or lead_in:
+        heading = sentence.text.lstrip().startswith("#")
+        if not claim or sentence.code or lead_in or heading:
             verdicts.append((sentence, False, {}))
             continue
         with_question = len(claim) < MIN_TERMS or bool(_ANSWER_LEAD.match(sentence.text))

@@ -19,9 +19,11 @@ Then, among relevant hits, those clearly less similar than the best (by more tha
 in cosine) are left out: with the best passage at 0.77, one at 0.25 is about something else
 that merely shares a word ("tree" in an orchard and in a Rust module tree), and a small model
 handed both mixes them up. Measured with benchmarks/answer_quality.py on SmolLM2-135M: no
-margin 10/35 answers state the fact, 0.2 17/35, 0.1 19/35 (with the reminder layout).
-Hits found by keyword alone (no dense score) are kept: an exact name or code the embedder
-does not understand is what keyword search is for.
+margin 10/35 answers state the fact, 0.2 17/35, 0.1 19/35 (with the reminder layout), and
+21/35 keeping the other passages of a file that made the cut.
+Other passages of a file that made the cut are kept with it. Hits found by keyword alone
+(no dense score) are kept: an exact name or code the embedder does not understand is what
+keyword search is for.
 """
 
 from __future__ import annotations
@@ -80,4 +82,9 @@ def relevant_hits(query: str, hits: Sequence[Hit], margin: float | None = MARGIN
     if margin is None or not scores:
         return kept
     floor = max(scores) - margin
-    return [hit for hit in kept if hit.dense_score is None or hit.dense_score >= floor]
+    close = [hit for hit in kept if hit.dense_score is None or hit.dense_score >= floor]
+    # Other passages of a file that made the cut are on its topic too: the welcome note's
+    # "Privacy" section answers "does anything leave my computer?" at 0.40 next to its
+    # title section's 0.58.
+    files = {hit.path for hit in close}
+    return [hit for hit in kept if hit in close or hit.path in files]

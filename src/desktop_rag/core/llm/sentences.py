@@ -10,12 +10,26 @@ import re
 # A sentence ends at . ! or ? (and a closing quote or bracket) before white space, or at a
 # line break after a colon. Lines are joined into blocks first: a block ends at a blank
 # line and where a list item, heading, quote, table row or code fence starts; a heading,
-# table row or underline is a block of its own. Text wrapped at a fixed width (as passages
-# often are, and as the model copies them) stays one sentence across its lines.
+# table row, underline or title line is a block of its own. Text wrapped at a fixed width
+# (as passages often are, and as the model copies them) stays one sentence across lines.
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>[\"'\u201d\u2019)\]]?)\s+|(?<=:)[ \t]*\n\s*")
 _BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022>]\s|\d{1,3}[.)]\s|```|~~~)")
 _ONE_LINE = re.compile(r"[ \t]*(?:#{1,6}\s|\||[=\-~^*_]{3,}[ \t]*$)")
 _LIST_NUMBER = re.compile(r"\d{1,3}[.)]")
+
+
+TITLE_CHARS = 60  # wrapped text has longer lines; a shorter unpunctuated one is a title
+
+
+def _title(line: str, following: str) -> bool:
+    """A short line without closing punctuation, followed by a capitalised one: a title
+    ("How to delete files\nYou can ..."), not a sentence wrapped across lines."""
+    body = line.strip()
+    return (
+        0 < len(body) < TITLE_CHARS
+        and not body.endswith((".", ",", ";", ":", "!", "?", "-"))
+        and following.lstrip()[:1].isupper()
+    )
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:
@@ -24,7 +38,8 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     start: int | None = None
     single = False  # the line before was a block of its own
     pos = 0
-    for line in text.splitlines(keepends=True):
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
         a = pos
         pos += len(line)
         if not line.strip():
@@ -38,7 +53,8 @@ def _blocks(text: str) -> list[tuple[int, int]]:
             start = None
         if start is None:
             start = a
-        single = one_line
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        single = one_line or _title(line, following)
     if start is not None:
         blocks.append((start, pos))
     return blocks
