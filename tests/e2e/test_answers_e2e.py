@@ -139,9 +139,9 @@ def test_the_sample_question_that_looped_gets_an_answer_without_repetition(tmp_p
     for sentence in answer.sentences:
         assert sentence.supported == bool(sentence.sources)
         if sentence.supported:
-            assert [Path(answer.provided[n - 1].path).name for n in sentence.sources] == [
+            assert {Path(answer.provided[n - 1].path).name for n in sentence.sources} == {
                 "welcome.md"
-            ]
+            }
 
 
 def test_a_question_the_documents_do_not_cover(answerer):

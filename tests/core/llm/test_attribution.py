@@ -260,3 +260,9 @@ def test_a_title_line_is_not_joined_to_the_sentence_after_it():
         "How to delete files in Desktop RAG",
         "You can use the command rm to remove them.",
     ]
+
+
+def test_an_echo_of_the_question_is_not_a_claim():
+    question = "When does the apple harvest usually start at Hollowmere?"
+    result = attribute(f"Question: {question}", PASSAGES, question=question)
+    assert not result.sentences[0].claim and not result.sentences[0].supported

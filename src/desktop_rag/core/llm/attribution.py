@@ -372,7 +372,9 @@ def attribute(
         # A lead-in ("Here is how it works:") or a heading announces; what follows is the claim.
         lead_in = sentence.text.rstrip().endswith(":") and not _ANSWER_LEAD.match(sentence.text)
         heading = sentence.text.lstrip().startswith("#")
-        if not claim or sentence.code or lead_in or heading:
+        # Only the question's own words ("Question: When does the harvest start?"): an echo.
+        echo = bool(asked) and all(term in asked for term in claim)
+        if not claim or sentence.code or lead_in or heading or echo:
             verdicts.append((sentence, False, {}))
             continue
         with_question = len(claim) < MIN_TERMS or bool(_ANSWER_LEAD.match(sentence.text))
