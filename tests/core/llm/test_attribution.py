@@ -266,3 +266,9 @@ def test_an_echo_of_the_question_is_not_a_claim():
     question = "When does the apple harvest usually start at Hollowmere?"
     result = attribute(f"Question: {question}", PASSAGES, question=question)
     assert not result.sentences[0].claim and not result.sentences[0].supported
+
+
+def test_a_number_that_opens_a_sentence_is_not_taken_for_a_list_number():
+    passage = P(1, "In all, 5 million tonnes of slate were carried.")
+    result = attribute("1.5 million tonnes of slate were carried.", [passage])
+    assert result.sentences[0].unsupported

@@ -47,9 +47,9 @@ from typing import Protocol
 
 import numpy as np
 
-from desktop_rag.core.llm.citations import CITATION
+from desktop_rag.core.llm.citations import CITATION, cited_numbers
 from desktop_rag.core.llm.records import SentenceSupport
-from desktop_rag.core.llm.sentences import split_sentences
+from desktop_rag.core.llm.sentences import LIST_MARKER, split_sentences
 
 LEX_STRONG = 0.8  # this share of the words (and every number): supported
 LEX_MIN = 0.6  # this share: supported when the meaning agrees too (MEANING_MIN)
@@ -173,7 +173,6 @@ def _is_number(term: str) -> bool:
 
 _FENCE = re.compile(r"(?ms)^[ \t]*(```|~~~).*?(?:^[ \t]*\1[ \t]*$|\Z)")
 _INLINE_CODE = re.compile(r"(`+).+?\1")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s*")
 
 
 @dataclass(frozen=True)
@@ -328,22 +327,14 @@ def _sentences(answer: str) -> list[_Sentence]:
                 previous.start,
                 previous.end,
                 previous.text,
-                previous.cited + _numbers(lead.group(0)),
+                previous.cited + tuple(cited_numbers(lead.group(0))),
             )
             a += lead.end()
             piece = answer[a:b]
         if not piece.strip():
             continue
-        out.append(_Sentence(a, b, _strip_markers(piece), _numbers(piece)))
+        out.append(_Sentence(a, b, _strip_markers(piece), tuple(cited_numbers(piece))))
     return out
-
-
-def _numbers(text: str) -> tuple[int, ...]:
-    seen: dict[int, None] = {}
-    for match in CITATION.finditer(text):
-        for number in re.findall(r"\d+", match.group(1)):
-            seen.setdefault(int(number), None)
-    return tuple(seen)
 
 
 def attribute(
@@ -367,17 +358,18 @@ def attribute(
     dense_for = _dense_scorer(parsed, windows, embed)
     verdicts: list[tuple[_Sentence, bool, dict[int, _Verdict]]] = []
     for index, sentence in enumerate(parsed):
-        own = terms(_LIST_MARKER.sub("", sentence.text))
+        own = terms(LIST_MARKER.sub("", sentence.text))
         claim = list(dict.fromkeys(own))
         # A lead-in ("Here is how it works:") or a heading announces; what follows is the claim.
-        lead_in = sentence.text.rstrip().endswith(":") and not _ANSWER_LEAD.match(sentence.text)
+        answer_lead = bool(_ANSWER_LEAD.match(sentence.text))
+        lead_in = sentence.text.rstrip().endswith(":") and not answer_lead
         heading = sentence.text.lstrip().startswith("#")
         # Only the question's own words ("Question: When does the harvest start?"): an echo.
         echo = bool(asked) and all(term in asked for term in claim)
         if not claim or sentence.code or lead_in or heading or echo:
             verdicts.append((sentence, False, {}))
             continue
-        with_question = len(claim) < MIN_TERMS or bool(_ANSWER_LEAD.match(sentence.text))
+        with_question = len(claim) < MIN_TERMS or answer_lead
         if with_question:
             claim += [t for t in dict.fromkeys(asked) if t not in claim]
         dense = dense_for(index) if dense_for else None

@@ -22,10 +22,10 @@ where no legitimate answer trips it):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from desktop_rag.core.llm.citations import CITATION
-from desktop_rag.core.llm.sentences import split_sentences
+from desktop_rag.core.llm.sentences import LIST_MARKER, split_sentences
 
 MIN_UNIT = 20  # characters: a repeated stretch this long, said twice in a row, is a loop
 MAX_UNIT = 400  # longest stretch we look for (a paragraph)
@@ -33,7 +33,6 @@ MIN_RUN = 48  # characters a short repeated stretch must cover
 MIN_WORDS = 4  # a repeated sentence must have this many words to count
 
 _WORD = re.compile(r"[^\W_]+")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
 # Sentence ends: ., ! or ? before a space, or a line break (list items, headings).
 
 
@@ -124,7 +123,7 @@ def _repeated_sentence(text: str) -> int | None:
 def _check(sentence: str, offset: int, seen: set[str]) -> int | None:
     # Compared without citation markers (the model may cite one copy and not the other)
     # and without a list item's number ("8. You can ..." and "12. You can ...").
-    words = _WORD.findall(_LIST_MARKER.sub("", CITATION.sub("", sentence)).lower())
+    words = _WORD.findall(LIST_MARKER.sub("", CITATION.sub("", sentence)).lower())
     if len(words) < MIN_WORDS:
         return None
     key = " ".join(words)
@@ -144,15 +143,12 @@ class LoopGuard:
 
     text: str = ""
     cut: int | None = None
-    _pieces: list[str] = field(default_factory=list)
 
     def feed(self, piece: str) -> bool:
         """Add a piece; True when the answer now loops (and every later call)."""
         if self.cut is not None:
             return True
-        self._pieces.append(piece)
-        self.text = "".join(self._pieces)
-        self._pieces = [self.text]
+        self.text += piece
         self.cut = find_loop(self.text)
         return self.cut is not None
 

@@ -16,6 +16,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>[\"'\u201d\u2019)\]]?)\s+|(?<=:
 _BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022>]\s|\d{1,3}[.)]\s|```|~~~)")
 _ONE_LINE = re.compile(r"[ \t]*(?:#{1,6}\s|\||[=\-~^*_]{3,}[ \t]*$)")
 _LIST_NUMBER = re.compile(r"\d{1,3}[.)]")
+# A list item's bullet or number at the start of a sentence ("- ", "3. ", a bare "5."), not
+# the start of a number ("1.5 million").
+LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])(?=\s|$)\s*")
 
 
 TITLE_CHARS = 60  # wrapped text has longer lines; a shorter unpunctuated one is a title
