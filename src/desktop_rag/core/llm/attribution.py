@@ -344,16 +344,34 @@ def attribute(
     question: str = "",
     embed: Embed | None = None,
 ) -> Attribution:
-    """Cite each sentence of `answer` to the `passages` that support it.
+    """Cite each sentence of `answer` to the `passages` that support it (see `Attributor`)."""
+    return Attributor(passages, question=question)(answer, embed=embed)
 
-    `answer`: the model's text, with or without its own [n] markers. `passages`: what the
-    model was given, numbered as in the prompt. `embed`: texts -> unit vectors (the
-    knowledge base's embedder); without it only word overlap is used. Returns the answer
-    with the model's markers replaced by "[n]" at the end of each supported sentence,
-    and one `SentenceSupport` per sentence, with offsets into that text.
-    """
-    asked = set(terms(question))
-    windows = [w for p in passages for w in _windows(p)]
+
+class Attributor:
+    """Attributes answers to one question's passages; the passages are split into windows
+    once, so attributing a streaming answer again at every sentence costs only its own
+    sentences."""
+
+    def __init__(self, passages: Sequence[Passage], *, question: str = ""):
+        self._asked = set(terms(question))
+        self._windows = [w for p in passages for w in _windows(p)]
+
+    def __call__(self, answer: str, *, embed: Embed | None = None) -> Attribution:
+        """Cite each sentence of `answer` to the passages that support it.
+
+        `answer`: the model's text, with or without its own [n] markers. `embed`: texts ->
+        unit vectors (the knowledge base's embedder); without it only word overlap is
+        used. Returns the answer with the model's markers replaced by "[n]" at the end of
+        each supported sentence, and one `SentenceSupport` per sentence, with offsets into
+        that text.
+        """
+        return _attribute(answer, self._asked, self._windows, embed)
+
+
+def _attribute(
+    answer: str, asked: set[str], windows: Sequence[_Window], embed: Embed | None
+) -> Attribution:
     parsed = _sentences(answer)
     dense_for = _dense_scorer(parsed, windows, embed)
     verdicts: list[tuple[_Sentence, bool, dict[int, _Verdict]]] = []
