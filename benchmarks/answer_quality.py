@@ -79,10 +79,9 @@ _COUNTS = {w: str(i) for i, w in enumerate(_COUNT_WORDS.split())}
 _BOILERPLATE = {"answer", "question", "correct", "sources", "source", "passage"}
 
 
-def span_holds(sentence: str, passage: str, question: str) -> bool:
+def span_holds(sentence: str, passage: str) -> bool:
     """Independent check of a 'supported' mark: the sentence's numbers are in the span, and
-    most of its longer words (prefixes of 5 letters). `question` is not used: kept so the
-    check can be made stricter later without changing its callers."""
+    most of its longer words (prefixes of 5 letters)."""
     low = " ".join(passage.lower().split())
     for word, digit in _COUNTS.items():  # "six hives" holds "6 hives"
         low = re.sub(rf"\b{word}\b", f"{word} {digit}", low)
@@ -173,7 +172,7 @@ def main() -> int:
             for s in marked:
                 src = by_number.get(s.sources[0]) if s.sources else None
                 span = src.text[s.span[0] : s.span[1]] if src and s.span else ""
-                held += span_holds(s.text, span, q.question)
+                held += span_holds(s.text, span)
             flagged = total_planted = 0
             if sentences is not None and attribute is not None and answer.provided:
                 for fake in planted(answer.text, q):
