@@ -6,12 +6,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop_rag.core.llm.citations import outside_inline_code
 from desktop_rag.core.llm.records import SentenceSupport
 from desktop_rag.core.path_keys import display_path
 
 _FENCE = re.compile(r"^(```|~~~)")
 _CITATION = re.compile(r"\[(\d{1,3})\](?!\()")
-_INLINE_CODE = re.compile(r"(`+)(.+?)\1")
 
 SOURCE_SCHEME = "source"
 UNSUPPORTED_SCHEME = "unsupported"
@@ -46,13 +46,7 @@ def _link_line(line: str, known: set[int]) -> str:
             return match.group(0)
         return f"[\\[{number}\\]]({SOURCE_SCHEME}:{number})"
 
-    pieces, last = [], 0
-    for code in _INLINE_CODE.finditer(line):  # leave `a[0]` in inline code alone
-        pieces.append(_CITATION.sub(repl, line[last : code.start()]))
-        pieces.append(code.group(0))
-        last = code.end()
-    pieces.append(_CITATION.sub(repl, line[last:]))
-    return "".join(pieces)
+    return outside_inline_code(line, lambda prose: _CITATION.sub(repl, prose))
 
 
 def mark_sentences(

@@ -47,7 +47,7 @@ from typing import Protocol
 
 import numpy as np
 
-from desktop_rag.core.llm.citations import CITATION, cited_numbers
+from desktop_rag.core.llm.citations import CITATION, cited_numbers, outside_inline_code
 from desktop_rag.core.llm.records import SentenceSupport
 from desktop_rag.core.llm.sentences import LIST_MARKER, split_sentences
 
@@ -172,7 +172,6 @@ def _is_number(term: str) -> bool:
 # -- sentences ----------------------------------------------------------------------
 
 _FENCE = re.compile(r"(?ms)^[ \t]*(```|~~~).*?(?:^[ \t]*\1[ \t]*$|\Z)")
-_INLINE_CODE = re.compile(r"(`+).+?\1")
 
 
 @dataclass(frozen=True)
@@ -303,13 +302,7 @@ def _spans(answer: str) -> list[tuple[int, int, bool]]:
 
 def _strip_markers(piece: str) -> str:
     """`piece` without citation markers, leaving inline code (`a[0]`) alone."""
-    out, last = [], 0
-    for code in _INLINE_CODE.finditer(piece):
-        out.append(CITATION.sub("", piece[last : code.start()]))
-        out.append(code.group(0))
-        last = code.end()
-    out.append(CITATION.sub("", piece[last:]))
-    return "".join(out).strip()
+    return outside_inline_code(piece, lambda prose: CITATION.sub("", prose)).strip()
 
 
 def _sentences(answer: str) -> list[_Sentence]:

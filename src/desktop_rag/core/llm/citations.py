@@ -7,7 +7,7 @@ and write the kept ones back as "[2]" / "[1, 3]".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from desktop_rag.core.llm.records import Source
@@ -18,6 +18,20 @@ CITATION = re.compile(
 )
 _NUMBER = re.compile(r"\d+")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
+
+
+_INLINE_CODE = re.compile(r"(`+).+?\1")
+
+
+def outside_inline_code(text: str, edit: Callable[[str], str]) -> str:
+    """`text` with `edit` applied to the parts outside inline code: `a[0]` is no citation."""
+    pieces, last = [], 0
+    for code in _INLINE_CODE.finditer(text):
+        pieces.append(edit(text[last : code.start()]))
+        pieces.append(code.group(0))
+        last = code.end()
+    pieces.append(edit(text[last:]))
+    return "".join(pieces)
 
 
 def cited_numbers(text: str) -> list[int]:
