@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from desktop_rag.core.llm.gpu_fit import FitPlan
-from desktop_rag.ui.markdown_text import link_citations, snippet, source_label, source_number
+from desktop_rag.ui.markdown_text import link_citations, snippet, source_label, source_link
 from desktop_rag.ui.message_widget import MessageWidget
 from desktop_rag.ui.status_bar import format_bytes, gpu_text, short_reason
 from tests.app_fakes import fake_model_info
@@ -25,7 +25,8 @@ def test_citations_become_links_outside_code_only():
     )
     assert "items[1] = 2" in linked and "`a[2]`" in linked
     assert "[1](http://x)" in linked
-    assert source_number("source:2") == 2 and source_number("http://x") is None
+    assert source_link("source:2") == (2, None) and source_link("http://x") is None
+    assert source_link("source:2:5") == (2, 5)
 
 
 def test_markdown_answers_render_tables_and_code(qtbot):

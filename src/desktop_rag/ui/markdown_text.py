@@ -90,11 +90,6 @@ def source_link(href: str) -> tuple[int, int | None] | None:
         return None
 
 
-def source_number(href: str) -> int | None:
-    link = source_link(href)
-    return None if link is None else link[0]
-
-
 _RULES = re.compile(r"(?m)^\s*([=\-~^*#`])\1{2,}\s*$")  # heading underlines, fences, rules
 
 
