@@ -179,6 +179,7 @@ class FakeChatEngine:
         self.load_step_s = 0.0
         # Set to stream these tokens instead, attributed like the real answerer does.
         self.reply: list[str] | None = None
+        self.loop_cut = False  # the answer reports a loop cut, as the real answerer does
         self.partials = 0
 
     def load(self, cancel=None, on_progress=None) -> ModelInfo:
@@ -259,6 +260,7 @@ class FakeChatEngine:
                 provided,
                 stopped,
                 sentences=result.sentences,
+                loop_cut=self.loop_cut,
             )
         return Answer(
             text,

@@ -55,7 +55,12 @@ def test_answer_settings_apply_without_reloading_the_model(qtbot, data_dir, fake
         with qtbot.waitSignal(services.chat.model_loaded, timeout=5000):
             services.start()
         loads = len(engine.gc_enabled_during_load)
-        warmer = replace(services.settings, temperature=0.8, instructions="Answer in French.")
+        warmer = replace(
+            services.settings,
+            temperature=0.8,
+            repeat_penalty=1.2,
+            instructions="Answer in French.",
+        )
         with qtbot.assertNotEmitted(services.chat.model_loading):
             services.apply_settings(warmer)
             qtbot.waitUntil(lambda: engine.reconfigured == [warmer], timeout=5000)

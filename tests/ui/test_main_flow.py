@@ -128,3 +128,19 @@ def test_an_answer_shows_its_citations_spans_and_unsupported_sentences(
     reopened = window.chat_panel.view.widgets()[1]
     assert [s.supported for s in reopened.sentences] == [True, False]
     assert "unsupported:1" in reopened.body.text()
+
+
+def test_an_answer_cut_at_a_loop_says_so_and_keeps_saying_so(qtbot, window, fake_engine, tmp_path):
+    folder = _notes(tmp_path)
+    window.add_folder(str(folder))
+    _wait_indexed(qtbot, window, folder)
+    fake_engine.reply = ["The moon rover Quillfeather is painted teal."]
+    fake_engine.loop_cut = True
+    with qtbot.waitSignal(window.services.conversations.message_finished, timeout=5000) as done:
+        window.services.conversations.send("What colour is the rover Quillfeather?")
+    message = done.args[0]
+    assert message.meta["loop_cut"] is True and message.complete  # not "stopped"
+    widget = window.chat_panel.view.widgets()[1]
+    assert "cut where the model began repeating itself" in widget._note.text()
+    saved = window.services.conversations.history.messages(message.conversation_id)[1]
+    assert saved.meta["loop_cut"] is True

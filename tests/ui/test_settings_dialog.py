@@ -20,10 +20,13 @@ def test_values_round_trip(qtbot):
     assert not dialog.auto_layers.isChecked() and dialog.gpu_layers.value() == 12
     dialog.auto_layers.setChecked(True)
     dialog.temperature.setValue(0.7)
+    assert dialog.repeat_penalty.value() == original.repeat_penalty == 1.1
+    dialog.repeat_penalty.setValue(1.25)
     dialog.chunk_tokens.setValue(300)
     dialog.top_k.setValue(8)
     result = dialog.settings()
     assert result.n_gpu_layers == "auto" and result.temperature == 0.7
+    assert result.repeat_penalty == 1.25
     assert (result.chunk_tokens, result.top_k, result.context_size) == (300, 8, 2048)
     assert result.extra == {"future": 1}
     assert dialog.chunking_changed() and not dialog.embedder_changed()
