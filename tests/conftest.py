@@ -11,6 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
+# API keys kept by tests go to the data folder's file, never the developer's own keyring.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -67,3 +69,32 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared is provided beside the checkout)")
     return path
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch):
+    """Allow network connections to 127.0.0.1 (the test's own servers) and fail any other:
+    the app must reach no address but the one it was given."""
+    attempts: list[object] = []
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def allowed(address) -> bool:
+        return isinstance(address, tuple) and address[0] in ("127.0.0.1", "::1")
+
+    def guarded(self: socket.socket, address, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not allowed(address):
+            attempts.append(address)
+            raise OSError(f"network access blocked in tests: {address!r}")
+        return real_connect(self, address, *args)
+
+    def guarded_ex(self: socket.socket, address, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not allowed(address):
+            attempts.append(address)
+            raise OSError(f"network access blocked in tests: {address!r}")
+        return real_connect_ex(self, address, *args)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
+    yield attempts
+    assert not attempts, f"connections to other addresses were attempted: {attempts}"

@@ -45,6 +45,11 @@ class AppPaths:
         return self.data_dir / "history.sqlite3"
 
     @property
+    def secrets_file(self) -> Path:
+        """API keys of chat servers, only where the system has no keyring (mode 0600)."""
+        return self.data_dir / "secrets.json"
+
+    @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 GpuLayers = int | Literal["auto"]
+MODEL_LOCATIONS = ("local", "server")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,12 @@ class Settings:
     embedder: str | None = None
     lora_path: str | None = None
     n_gpu_layers: GpuLayers = "auto"
+    # Where the model runs: "local" (a child process here) or "server" (an OpenAI-compatible
+    # server such as llama-server at `server_url`; `server_model` "" = the one it lists
+    # first). The server's API key is not a setting: it lives in the system keyring.
+    model_location: str = "local"
+    server_url: str = ""
+    server_model: str = ""
     context_size: int = 4096
     temperature: float = 0.2
     # llama.cpp's penalty on tokens of the last 64 (1.0: none). Measured with
@@ -65,6 +72,10 @@ def _check(name: str, value: Any) -> Any:
         if value is None or isinstance(value, str):
             return value or None
         raise ValueError("must be a path or empty")
+    if name == "model_location":
+        if value in MODEL_LOCATIONS:
+            return value
+        raise ValueError(f"must be one of {', '.join(MODEL_LOCATIONS)}")
     if name == "threads":
         if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
             return value
@@ -115,6 +126,9 @@ def from_dict(data: dict[str, Any]) -> tuple[Settings, list[str]]:
         except ValueError as exc:
             problems.append(f"setting '{key}' {exc}; using the default {getattr(_DEFAULTS, key)!r}")
     settings = Settings(**values, extra=extra)
+    if settings.model_location == "server" and not settings.server_url.strip():
+        problems.append("model_location is 'server' but server_url is empty; using this computer")
+        settings = replace(settings, model_location="local")
     cross = validate(settings)
     if cross:
         problems.extend(f"{p}; using the defaults for chunking" for p in cross)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from desktop_rag.core.folders import FolderStore
@@ -26,7 +26,17 @@ ChatFactoryFor = Callable[[Settings], ChatEngineFactory]
 
 # Settings whose change needs the chat model loaded again, ones the next answer simply
 # uses, and ones that need a reopened knowledge base.
-CHAT_FIELDS = ("chat_model", "lora_path", "n_gpu_layers", "context_size", "threads", "embedder")
+CHAT_FIELDS = (
+    "chat_model",
+    "lora_path",
+    "n_gpu_layers",
+    "context_size",
+    "threads",
+    "embedder",
+    "model_location",
+    "server_url",
+    "server_model",
+)
 ANSWER_FIELDS = ("temperature", "repeat_penalty", "max_tokens", "top_k", "instructions")
 INDEX_FIELDS = (
     "embedder",
@@ -51,6 +61,10 @@ class AppServices:
     index_factory_for: IndexFactoryFor
     chat_factory_for: ChatFactoryFor
     _shut_down: bool = False
+    _key_requests: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.models.key_stored.connect(self._on_key_stored)
 
     def start(self) -> None:
         """Begin the background work: open the index, load the model, watch folders."""
@@ -72,6 +86,20 @@ class AppServices:
             # New skip patterns re-sync every folder there: newly skipped files leave the
             # index, newly allowed ones join it.
             self.index.reconfigure(self.index_factory_for(new), new.ignore_patterns)
+
+    def store_server_key(self, server_url: str, api_key: str) -> int:
+        """Keep the chat server's API key ("" forgets it) on the model-info thread; a chat
+        model on that server is connected again once it is kept."""
+        request_id = self.models.store_key(server_url, api_key, self.paths.secrets_file)
+        self._key_requests.add(request_id)
+        return request_id
+
+    def _on_key_stored(self, request_id: int, _where: str) -> None:
+        if request_id in self._key_requests:
+            self._key_requests.discard(request_id)
+            if self.settings.model_location == "server":
+                self.chat.set_engine_factory(self.chat_factory_for(self.settings))
+                self.chat.load_model()
 
     def shutdown(self) -> bool:
         """Stop every thread, the model child and watchdog; True when all stopped in time."""

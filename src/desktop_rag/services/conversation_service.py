@@ -236,6 +236,8 @@ class ConversationService(QObject):
             meta["sentences"] = sentences
         if getattr(answer, "loop_cut", False):
             meta["loop_cut"] = True
+        if getattr(answer, "interrupted", ""):
+            meta["interrupted"] = answer.interrupted
         stopped = bool(getattr(answer, "stopped", False))
         self._text = text
         self._end(

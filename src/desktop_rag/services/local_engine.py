@@ -1,4 +1,5 @@
-"""The real chat engine: the model host (a child process) and the answerer around it.
+"""The real chat engine: the model host (a child process here, or a chat server elsewhere,
+as Settings say) and the answerer around it.
 
 Created on the chat thread; the imports of llama_cpp helpers, torch and lancedb happen
 there, after the window is up. Search uses a knowledge base instance of its own: the
@@ -34,9 +35,9 @@ class LocalChatEngine:
 
     def _parts(self) -> tuple[Any, Any]:
         if self._host is None:
-            from desktop_rag.core.llm.host import ModelHost
+            from desktop_rag.core.llm.hosts import make_host
 
-            self._host = ModelHost(self.settings, log_dir=self.paths.logs_dir)
+            self._host = make_host(self.settings, self.paths)
         if self._answerer is None:
             from desktop_rag.core.knowledge_base import KnowledgeBase
             from desktop_rag.core.llm.answerer import Answerer

@@ -143,6 +143,8 @@ class MessageWidget(QFrame):
             note = f"· {meta['model']}"
         if meta.get("loop_cut"):
             note += " · cut where the model began repeating itself"
+        if meta.get("interrupted"):
+            note += f" · cut short: {meta['interrupted']}"
         unsupported = self.unsupported_count()
         if unsupported:
             note += f" · {unsupported} sentence{'s' if unsupported > 1 else ''} not in the sources"

@@ -29,6 +29,7 @@ from desktop_rag.core.llm.model_advice import model_advice
 from desktop_rag.core.paths import default_chat_model, default_embedder_dir
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.model_service import ModelPreview, ModelService
+from desktop_rag.ui.server_settings import ServerBox
 from desktop_rag.ui.status_bar import format_bytes
 
 BUILTIN_CHAT = "Built-in: SmolLM2-135M-Instruct"
@@ -61,7 +62,16 @@ def _wrapping_label() -> QLabel:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, models: ModelService | None = None, parent=None):
+    def __init__(
+        self,
+        settings: Settings,
+        models: ModelService | None = None,
+        parent=None,
+        *,
+        secrets_file: Path | None = None,
+    ):
+        """`secrets_file`: where API keys go without a system keyring (the connection test
+        reads a kept key from there or the keyring)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(620)
@@ -195,6 +205,8 @@ class SettingsDialog(QDialog):
         retrieval_form.addRow("Skip files:", self.ignore_edit)
         retrieval_form.addRow("", ignore_note)
 
+        self.server_box = ServerBox(settings, models, secrets_file)
+
         self.tray = QCheckBox("Keep watching folders in the tray when the window is closed")
         self.tray.setChecked(settings.tray_icon)
         self.problems = _wrapping_label()
@@ -202,6 +214,7 @@ class SettingsDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         layout = QVBoxLayout(self)
+        layout.addWidget(self.server_box)
         layout.addWidget(chat_box)
         layout.addWidget(retrieval_box)
         layout.addWidget(self.tray)
@@ -221,6 +234,8 @@ class SettingsDialog(QDialog):
         self.embedder_edit.textChanged.connect(self._on_values_changed)
         for spin in (self.chunk_tokens, self.chunk_overlap):
             spin.valueChanged.connect(self._on_values_changed)
+        self.server_box.url_edit.textChanged.connect(self._on_values_changed)
+        self.server_box.server_radio.toggled.connect(self._on_values_changed)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         if models is not None:
@@ -253,6 +268,7 @@ class SettingsDialog(QDialog):
             top_k=self.top_k.value(),
             ignore_patterns=self.ignore_patterns(),
             tray_icon=self.tray.isChecked(),
+            **self.server_box.values(),
         )
 
     def ignore_patterns(self) -> tuple[str, ...]:
@@ -376,5 +392,8 @@ class SettingsDialog(QDialog):
     def _on_values_changed(self, *_args) -> None:
         self._update_chunk_note()
         problems = settings_mod.validate(self.settings())
+        server_problem = self.server_box.problem()
+        if server_problem:
+            problems.append(server_problem)
         self.problems.setText("\n".join(problems))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problems)

@@ -20,7 +20,10 @@ CHUNKING_TEXT = (
 
 def run_settings_dialog(window) -> bool:
     """Returns True when settings were saved."""
-    dialog = SettingsDialog(window.settings, window.services.models, window)
+    paths = window.services.paths
+    dialog = SettingsDialog(
+        window.settings, window.services.models, window, secrets_file=paths.secrets_file
+    )
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return False
     new = dialog.settings()
@@ -29,7 +32,12 @@ def run_settings_dialog(window) -> bool:
         rebuild = _ask(window, REINDEX_TEXT)
     elif dialog.chunking_changed():
         rebuild = _ask(window, CHUNKING_TEXT)
-    settings_mod.save(window.services.paths.settings_file, new)
+    settings_mod.save(paths.settings_file, new)
+    key = dialog.server_box.key_change()
+    if key is not None and new.server_url:
+        # Kept off the UI thread (a keyring may wait for its unlock prompt); the chat model
+        # is reconnected once the key is kept.
+        window.services.store_server_key(new.server_url, key)
     window.apply_settings(new, rebuild=rebuild)
     return True
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
 
+from desktop_rag.core.llm.server_address import exposure_warning, parse_server_url
+from desktop_rag.ui.server_settings import privacy_text
+
 
 def format_bytes(n: int) -> str:
     size = float(n)
@@ -48,9 +51,14 @@ class StatusBar(QStatusBar):
         self.model_button.hide()
         self.model_button.clicked.connect(self._on_model_button_clicked)
         self.gpu_label = QLabel("")
+        # While the model runs on a server: what leaves this computer, and to where.
+        self.privacy_label = QLabel("")
+        self.privacy_label.setAccessibleName("Where questions are sent")
+        self.privacy_label.hide()
         self.index_label = QLabel("Index: opening…")
         self.work_label = QLabel("")
-        for widget in (self.model_label, self.model_button, self.gpu_label, self.index_label):
+        widgets = (self.model_label, self.model_button, self.gpu_label, self.privacy_label)
+        for widget in (*widgets, self.index_label):
             self.addWidget(widget)
         self.addPermanentWidget(self.work_label)
 
@@ -80,16 +88,34 @@ class StatusBar(QStatusBar):
         name = getattr(info, "name", "") or "model"
         quant = getattr(info, "quantization", "")
         self.model_label.setText(f"Model: {name}" + (f" ({quant})" if quant else ""))
+        if getattr(info, "server", ""):
+            self.model_label.setText(f"Model: {name} (server)")
         self.model_button.hide()
         self.model_label.setToolTip(getattr(info, "path", ""))
         text, reason = gpu_text(info)
         if text == "CPU only" and reason:
             text = f"{text}: {short_reason(reason)}"
+        server = getattr(info, "server", "")
+        if server:
+            text = "on the server"
         self.gpu_label.setText(text)
         self.gpu_label.setToolTip(reason)
+        self._show_privacy(server)
+
+    def _show_privacy(self, server: str) -> None:
+        if not server:
+            self.privacy_label.hide()
+            return
+        address = parse_server_url(server)
+        warning = exposure_warning(address)
+        mark = "⚠ unencrypted: " if warning else ""
+        self.privacy_label.setText(f"{mark}questions and passages go to {address.display}")
+        self.privacy_label.setToolTip(privacy_text(server))
+        self.privacy_label.show()
 
     def model_failed(self, message: str) -> None:
         self.model_label.setText("Model: not loaded")
+        self.privacy_label.hide()
         self.model_label.setToolTip(message)
         self.gpu_label.setText("")
         self._show_model_button("Load")

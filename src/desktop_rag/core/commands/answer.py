@@ -1,9 +1,11 @@
-"""`desktop-rag ask QUESTION` and `desktop-rag doctor`: local answers from a terminal."""
+"""`desktop-rag ask QUESTION` and `desktop-rag doctor`: answers from a terminal, with the model
+here or on a chat server."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from dataclasses import asdict
@@ -11,6 +13,7 @@ from typing import Any
 
 from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.commands.index import add_folder_option
+from desktop_rag.core.errors import SettingsError
 from desktop_rag.core.llm.citations import CITATION
 from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.paths import app_paths
@@ -33,6 +36,24 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: from Settings)")
     p.add_argument("--n-gpu-layers", type=_gpu_layers, metavar="auto|N", help="layers on the GPU")
     p.add_argument("--ctx", type=int, metavar="N", help="context window in tokens")
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        help="use the model of a chat server (llama-server or OpenAI-compatible), e.g. "
+        "http://gpu-box:8080; questions and passages are sent there",
+    )
+    p.add_argument(
+        "--server-model", metavar="NAME", help="the server's model to use (default: its first)"
+    )
+    p.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="the environment variable holding the server's API key (default: the key kept "
+        "in Settings, if any)",
+    )
+    p.add_argument(
+        "--local", action="store_true", help="run the model on this computer, whatever Settings say"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,7 +86,27 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["n_gpu_layers"] = args.n_gpu_layers
     if args.ctx:
         changes["context_size"] = args.ctx
+    if args.server:
+        changes.update(model_location="server", server_url=args.server)
+    if args.server_model:
+        changes["server_model"] = args.server_model
+    if args.local:
+        changes["model_location"] = "local"
     return loaded.with_changes(**changes)
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    """The key from --api-key-env (an unset variable is an error: a typo must not send
+    the request without a key), else None (the kept one)."""
+    if not args.api_key_env:
+        return None
+    key = os.environ.get(args.api_key_env)
+    if not key:
+        raise SettingsError(
+            f"The environment variable {args.api_key_env} (--api-key-env) is not set or empty",
+            hint=f"export {args.api_key_env}=... before running",
+        )
+    return key
 
 
 # A marker right after a word is an index in code ("a[0]"), not a citation.
@@ -105,12 +146,13 @@ class _StreamPrinter:
 def run_ask(args: argparse.Namespace) -> int:
     # Imported here so `desktop-rag --help` and the other commands stay quick.
     from desktop_rag.core.knowledge_base import KnowledgeBase
-    from desktop_rag.core.llm import Answerer, ModelHost
+    from desktop_rag.core.llm import Answerer
+    from desktop_rag.core.llm.hosts import make_host
 
     settings = _settings(args)
     paths = app_paths(args.data_dir)
+    host = make_host(settings, paths, api_key=_api_key(args))
     kb = KnowledgeBase(paths, settings)
-    host = ModelHost(settings, log_dir=paths.logs_dir)
     try:
         answerer = Answerer(kb.search, host, settings, embed=kb.embed_texts)
         printer = _StreamPrinter()
@@ -121,6 +163,7 @@ def run_ask(args: argparse.Namespace) -> int:
         )
         printer.flush()
         plan = host.info.plan.reason if host.info else None
+        server = host.info.server if host.info else ""
     finally:
         host.close()  # also on Ctrl-C: the model process must not outlive us
         kb.close()
@@ -137,6 +180,8 @@ def run_ask(args: argparse.Namespace) -> int:
             # nothing to check ("I do not know."). Empty when the model was not asked.
             "sentences": [_sentence_json(s) for s in answer.sentences],
             "loop_cut": answer.loop_cut,
+            "interrupted": answer.interrupted or None,
+            "server": server or None,
             "model": answer.model,
             "gpu_layers": answer.gpu_layers,
             "total_layers": answer.total_layers,
@@ -146,6 +191,8 @@ def run_ask(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     print()
+    if answer.interrupted:
+        print(f"(cut short: {answer.interrupted})", file=sys.stderr)
     if answer.loop_cut:
         print("(the model began repeating itself; the answer was cut there)", file=sys.stderr)
     unsupported = [sentence for sentence in answer.sentences if sentence.unsupported]
@@ -167,11 +214,10 @@ def run_ask(args: argparse.Namespace) -> int:
     t = answer.timings
     speed = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
     first = f"first token {t.first_token_s:.2f} s" if t.first_token_s is not None else "no tokens"
-    print(
-        f"({answer.model}; {answer.gpu_layers}/{answer.total_layers} layers on the GPU; "
-        f"{first}{speed})",
-        file=sys.stderr,
-    )
+    where = f"{answer.gpu_layers}/{answer.total_layers} layers on the GPU"
+    if server:
+        where = f"on the server {server}"
+    print(f"({answer.model}; {where}; {first}{speed})", file=sys.stderr)
     return 0
 
 
@@ -184,10 +230,25 @@ def _sentence_json(sentence: Any) -> dict[str, Any]:
 
 def run_doctor(args: argparse.Namespace) -> int:
     from desktop_rag.core.llm.doctor import collect, format_report
+    from desktop_rag.core.llm.server_check import format_server, server_report
 
-    report = collect(_settings(args), run_model=not args.no_model)
+    settings = _settings(args)
+    on_server = settings.model_location == "server"
+    # With a server the model runs there: no local one-token test.
+    report = collect(settings, run_model=not args.no_model and not on_server)
+    if on_server:
+        api_key = _api_key(args)
+        if api_key is None:
+            from desktop_rag.core.secrets import KeyStore
+
+            api_key = KeyStore(app_paths(args.data_dir).secrets_file).get(settings.server_url)
+        report["server"] = server_report(settings, api_key)
+        report["model"] = {"path": None, "error": "on the chat server (below)"}
+        report.pop("fit", None)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report))
+        if on_server:
+            print("\n".join(format_server(report["server"])))
     return 0

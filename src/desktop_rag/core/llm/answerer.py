@@ -20,12 +20,13 @@ from pathlib import Path
 
 from desktop_rag.core.llm.attribution import Attribution, Attributor, Embed
 from desktop_rag.core.llm.child import Cancelled
-from desktop_rag.core.llm.host import ModelHost
+from desktop_rag.core.llm.hosts import ChatHost
 from desktop_rag.core.llm.loop_guard import LoopGuard
 from desktop_rag.core.llm.prompt import STOP_SEQUENCES, build_prompt, system_prompt
 from desktop_rag.core.llm.records import Answer, PartialAttribution, Source, Timings, Turn
 from desktop_rag.core.llm.relevance import MARGIN, relevant_hits
 from desktop_rag.core.llm.sentences import split_sentences
+from desktop_rag.core.llm.server_errors import ContextExceeded
 from desktop_rag.core.records import Hit
 from desktop_rag.core.settings import Settings
 
@@ -36,14 +37,14 @@ Search = Callable[[str, int, Sequence[str]], list[Hit]]  # query, k, folders (no
 
 
 class Answerer:
-    """`search` finds passages, `host` runs the model; `embed` (texts -> unit vectors, the
-    knowledge base's embedder) lets attribution recognise paraphrases, and without it
-    attribution compares words only."""
+    """`search` finds passages, `host` runs the model (here or on a server); `embed`
+    (texts -> unit vectors, the knowledge base's embedder) lets attribution recognise
+    paraphrases, and without it attribution compares words only."""
 
     def __init__(
         self,
         search: Search,
-        host: ModelHost,
+        host: ChatHost,
         settings: Settings,
         *,
         embed: Embed | None = None,
@@ -91,19 +92,10 @@ class Answerer:
             info = self._host.load(cancel=cancel)
         except Cancelled:
             return self._stopped(start)
-        prompt = build_prompt(
-            question,
-            hits,
-            history,
-            count=self._host.count_tokens_batch,
-            n_ctx=info.n_ctx or self._settings.context_size,
-            max_tokens=self._settings.max_tokens,
-            system=system_prompt(self._settings.instructions),
-            **({"layout": self._layout} if self._layout else {}),
-        )
+        n_ctx = info.n_ctx or self._settings.context_size
         guard = LoopGuard()
-        attributor = Attributor(prompt.sources, question=question)
         attributed = 0  # characters of the streamed text attributed so far
+        attributor: Attributor | None = None  # for the prompt being answered
 
         def collect(text: str) -> None:
             nonlocal attributed
@@ -113,7 +105,7 @@ class Answerer:
                 self._host.stop()  # ends generate() within 0.5 s; the text before is kept
                 return
             emit(text)
-            if on_attribution is not None:
+            if on_attribution is not None and attributor is not None:
                 done = _complete_sentences(guard.text)
                 if done > attributed:
                     attributed = done
@@ -123,16 +115,36 @@ class Answerer:
                     partial = attributor(guard.text[:done])
                     on_attribution(PartialAttribution(partial.text, partial.sentences, done))
 
-        generate_at = time.perf_counter()
-        timings = self._host.generate(
-            list(prompt.messages),
-            on_token=collect,
-            cancel=cancel,
-            max_tokens=prompt.answer_tokens,
-            temperature=self._settings.temperature,
-            repeat_penalty=self._settings.repeat_penalty,
-            stop=STOP_SEQUENCES,
-        )
+        while True:
+            prompt = build_prompt(
+                question,
+                hits,
+                history,
+                count=self._host.count_tokens_batch,
+                n_ctx=n_ctx,
+                max_tokens=self._settings.max_tokens,
+                system=system_prompt(self._settings.instructions),
+                **({"layout": self._layout} if self._layout else {}),
+            )
+            attributor = Attributor(prompt.sources, question=question)
+            generate_at = time.perf_counter()
+            try:
+                timings = self._host.generate(
+                    list(prompt.messages),
+                    on_token=collect,
+                    cancel=cancel,
+                    max_tokens=prompt.answer_tokens,
+                    temperature=self._settings.temperature,
+                    repeat_penalty=self._settings.repeat_penalty,
+                    stop=STOP_SEQUENCES,
+                )
+                break
+            except ContextExceeded as exc:
+                # A server that does not say its window names it when it refuses a prompt
+                # (nothing was streamed yet): budget again with it, once.
+                if exc.n_ctx >= n_ctx:
+                    raise
+                n_ctx = exc.n_ctx
         looped = guard.cut is not None
         user_stopped = timings.stopped and not looped
         attributed_at = time.perf_counter()
@@ -153,12 +165,14 @@ class Answerer:
                 total_s=time.perf_counter() - start,
                 stopped=user_stopped,
                 attribution_s=attribution_s,
+                interrupted=timings.interrupted,
             ),
             covered=True,
             provided=provided,
             stopped=user_stopped,
             sentences=attribution.sentences,
             loop_cut=looped,
+            interrupted=timings.interrupted,
         )
 
     def _not_covered(self, start: float, emit: Callable[[str], None]) -> Answer:

@@ -67,6 +67,9 @@ class Timings:
     total_s: float
     stopped: bool = False  # stop() or cancel ended it early
     attribution_s: float = 0.0  # of total_s: tracing sentences to passages
+    # Why the answer ended before the model finished, when not stopped: "the connection to
+    # gpu-box:8080 was closed by the server after 41 tokens" (the tokens that came are kept).
+    interrupted: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,9 @@ class ModelInfo:
     # (or a built-in name such as "chatml" when it recognises the template, or our fallback).
     chat_format: str = ""
     llama_cpp_version: str = ""
+    # The API root of the chat server the model runs on ("http://gpu-box:8080/v1"); empty
+    # when it runs on this computer. Questions and passages are sent there.
+    server: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,3 +113,4 @@ class Answer:
     # Each sentence of `text` with the passages that support it (offsets into `text`).
     sentences: tuple[SentenceSupport, ...] = ()
     loop_cut: bool = False  # the model looped; generation was stopped, the text before kept
+    interrupted: str = ""  # why the answer ended early (a dropped connection); text kept
