@@ -84,6 +84,11 @@ class ModelInfo:
     # (or a built-in name such as "chatml" when it recognises the template, or our fallback).
     chat_format: str = ""
     llama_cpp_version: str = ""
+    # The LoRA adapter applied (its resolved path) and its scale; None when there is none.
+    lora: str | None = None
+    lora_scale: float = 1.0
+    # Why the adapter in Settings was refused (the model then runs without it); None if not.
+    lora_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,10 @@ class LlamaBackend:
                 n_gpu_layers=req["n_gpu_layers"],
                 n_threads=threads,
                 n_threads_batch=threads,
+                # llama-cpp-python applies the adapter with this scale when it creates the
+                # context; a file llama.cpp refuses raises ValueError (see host.py).
                 lora_path=req.get("lora_path"),
+                lora_scale=req.get("lora_scale", 1.0),
                 # chat_format=None: llama-cpp-python takes tokenizer.chat_template from the GGUF.
                 chat_format=None,
                 # Verbose goes to our log file; with verbose=False llama-cpp-python sends
