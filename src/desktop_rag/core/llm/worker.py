@@ -84,6 +84,14 @@ class LlamaBackend:
                 # load errors to /dev/null and a failure could not be explained.
                 verbose=True,
             )
+        if req.get("lora_path") and not getattr(llm, "_lora_adapter", True):
+            # llama-cpp-python 0.3.36 tests the adapter pointer llama.cpp returns with
+            # `is None`, but a refused adapter comes back as a NULL ctypes pointer, which is
+            # not None: it goes on with no adapter and the first answer crashes (SIGSEGV).
+            llm.close()
+            raise ValueError(
+                f"Failed to initialize LoRA adapter from lora path: {req['lora_path']}"
+            )
         meta = dict(llm.metadata)
         template = "gguf" if "tokenizer.chat_template" in meta else "fallback"
         if template == "fallback":
