@@ -26,7 +26,15 @@ ChatFactoryFor = Callable[[Settings], ChatEngineFactory]
 
 # Settings whose change needs the chat model loaded again, ones the next answer simply
 # uses, and ones that need a reopened knowledge base.
-CHAT_FIELDS = ("chat_model", "lora_path", "n_gpu_layers", "context_size", "threads", "embedder")
+CHAT_FIELDS = (
+    "chat_model",
+    "lora_path",
+    "lora_scale",
+    "n_gpu_layers",
+    "context_size",
+    "threads",
+    "embedder",
+)
 ANSWER_FIELDS = ("temperature", "repeat_penalty", "max_tokens", "top_k", "instructions")
 INDEX_FIELDS = (
     "embedder",
