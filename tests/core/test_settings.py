@@ -58,3 +58,19 @@ def test_manual_gpu_layers_accepted(tmp_path):
     path.write_text(json.dumps({"n_gpu_layers": 20}))
     loaded, _ = settings_mod.load(path)
     assert loaded.n_gpu_layers == 20
+
+
+def test_lora_scale_round_trips_and_takes_any_finite_number(tmp_path):
+    path = tmp_path / "settings.json"
+    settings_mod.save(path, Settings(lora_path="/ft/legal.gguf", lora_scale=-0.5))
+    loaded, problems = settings_mod.load(path)
+    assert (loaded.lora_path, loaded.lora_scale, problems) == ("/ft/legal.gguf", -0.5, [])
+    path.write_text(json.dumps({"lora_scale": 2}))
+    assert settings_mod.load(path)[0].lora_scale == 2.0
+    for bad in ("strong", True, None):
+        path.write_text(json.dumps({"lora_scale": bad}))
+        loaded, problems = settings_mod.load(path)
+        assert loaded.lora_scale == 1.0
+        assert problems == ["setting 'lora_scale' must be a number; using the default 1.0"]
+    path.write_text('{"lora_scale": Infinity}')  # Python's json reads it; a scale it is not
+    assert settings_mod.load(path)[0].lora_scale == 1.0

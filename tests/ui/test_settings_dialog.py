@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QPushButton, QWidget
 
 from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.paths import default_chat_model
@@ -117,3 +118,23 @@ def test_chunk_size_says_what_the_embedding_model_reads(qtbot):
     dialog.chunk_tokens.setValue(1000)
     assert dialog.chunk_note.text().startswith("Larger than the model reads")
     assert "cut at 214 tokens" in dialog.chunk_note.text()
+
+
+def test_lora_adapter_and_scale_round_trip(qtbot, monkeypatch):
+    original = Settings(lora_path="/ft/legal.gguf", lora_scale=0.5)
+    dialog = SettingsDialog(original)
+    qtbot.addWidget(dialog)
+    assert dialog.lora_edit.text() == "/ft/legal.gguf" and dialog.lora_scale.value() == 0.5
+    assert (dialog.settings().lora_path, dialog.settings().lora_scale) == ("/ft/legal.gguf", 0.5)
+    monkeypatch.setattr(
+        "desktop_rag.ui.settings_dialog.QFileDialog.getOpenFileName",
+        lambda *a, **k: ("/ft/terse.gguf", "GGUF adapters (*.gguf)"),
+    )
+    row = dialog.lora_edit.parent()
+    browse, clear = (b for b in row.findChildren(QPushButton))
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)
+    dialog.lora_scale.setValue(-1.25)
+    assert (dialog.settings().lora_path, dialog.settings().lora_scale) == ("/ft/terse.gguf", -1.25)
+    qtbot.mouseClick(clear, Qt.MouseButton.LeftButton)
+    assert dialog.settings().lora_path is None
+    assert Settings().lora_scale == SettingsDialog(Settings()).lora_scale.value() == 1.0

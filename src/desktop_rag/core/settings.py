@@ -7,6 +7,7 @@ bad values fall back to their default with a problem reported for the UI and CLI
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -23,6 +24,9 @@ class Settings:
     chat_model: str | None = None
     embedder: str | None = None
     lora_path: str | None = None
+    # How strongly the adapter applies: 1.0 as trained, 0.0 not at all; llama.cpp takes any
+    # number (negative subtracts it), so only a finite number is asked for.
+    lora_scale: float = 1.0
     n_gpu_layers: GpuLayers = "auto"
     # Where the model runs: "local" (a child process here) or "server" (an OpenAI-compatible
     # server such as llama-server at `server_url`; `server_model` "" = the one it lists
@@ -76,6 +80,10 @@ def _check(name: str, value: Any) -> Any:
         if value in MODEL_LOCATIONS:
             return value
         raise ValueError(f"must be one of {', '.join(MODEL_LOCATIONS)}")
+    if name == "lora_scale":
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        raise ValueError("must be a number")
     if name == "threads":
         if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
             return value

@@ -29,6 +29,7 @@ ChatFactoryFor = Callable[[Settings], ChatEngineFactory]
 CHAT_FIELDS = (
     "chat_model",
     "lora_path",
+    "lora_scale",
     "n_gpu_layers",
     "context_size",
     "threads",

@@ -100,6 +100,22 @@ class SettingsDialog(QDialog):
             self.gpu_layers.setValue(int(settings.n_gpu_layers))
         self.plan_label = _wrapping_label()
         self.model_advice = _wrapping_label()
+        self.lora_edit = QLineEdit(settings.lora_path or "")
+        self.lora_edit.setPlaceholderText("None")
+        self.lora_edit.setAccessibleName("LoRA adapter file")
+        self.lora_edit.setToolTip(
+            "A fine-tuning of the chat model as a GGUF LoRA adapter (convert_lora_to_gguf.py); "
+            "it is checked against the model when it loads"
+        )
+        browse_lora = QPushButton("Browse…")
+        clear_lora = QPushButton("None")
+        self.lora_scale = QDoubleSpinBox()
+        self.lora_scale.setRange(-4.0, 4.0)
+        self.lora_scale.setSingleStep(0.1)
+        self.lora_scale.setToolTip(
+            "How strongly the adapter applies: 1.00 as trained, 0 not at all"
+        )
+        self.lora_scale.setValue(settings.lora_scale)
         self.context = QSpinBox()
         self.context.setRange(512, 131072)
         self.context.setSingleStep(512)
@@ -145,6 +161,8 @@ class SettingsDialog(QDialog):
         chat_form.addRow("GPU layers:", layers_row)
         chat_form.addRow("", self.plan_label)
         chat_form.addRow("", self.model_advice)
+        chat_form.addRow("LoRA adapter:", _path_row(self.lora_edit, browse_lora, clear_lora))
+        chat_form.addRow("Adapter scale:", self.lora_scale)
         chat_form.addRow("Context size:", self.context)
         chat_form.addRow("Temperature:", self.temperature)
         chat_form.addRow("Repeat penalty:", self.repeat_penalty)
@@ -223,6 +241,8 @@ class SettingsDialog(QDialog):
 
         browse_model.clicked.connect(self._on_browse_model_clicked)
         reset_model.clicked.connect(self.model_edit.clear)
+        browse_lora.clicked.connect(self._on_browse_lora_clicked)
+        clear_lora.clicked.connect(self.lora_edit.clear)
         browse_embedder.clicked.connect(self._on_browse_embedder_clicked)
         reset_embedder.clicked.connect(self.embedder_edit.clear)
         self.model_edit.editingFinished.connect(self._on_model_changed)
@@ -254,6 +274,8 @@ class SettingsDialog(QDialog):
         return replace(
             self._original,
             chat_model=self.model_edit.text().strip() or None,
+            lora_path=self.lora_edit.text().strip() or None,
+            lora_scale=round(self.lora_scale.value(), 2),
             n_gpu_layers=layers,
             context_size=self.context.value(),
             temperature=round(self.temperature.value(), 2),
@@ -295,6 +317,14 @@ class SettingsDialog(QDialog):
         if path:
             self.model_edit.setText(path)
             self._on_model_changed()
+
+    @Slot()
+    def _on_browse_lora_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a LoRA adapter", self.lora_edit.text(), "GGUF adapters (*.gguf)"
+        )
+        if path:
+            self.lora_edit.setText(path)
 
     @Slot()
     def _on_browse_embedder_clicked(self) -> None:

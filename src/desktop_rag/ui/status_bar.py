@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
 
@@ -55,10 +57,18 @@ class StatusBar(QStatusBar):
         self.privacy_label = QLabel("")
         self.privacy_label.setAccessibleName("Where questions are sent")
         self.privacy_label.hide()
+        self.lora_label = QLabel("")  # the adapter in use, or that it was refused
+        self.lora_label.hide()
         self.index_label = QLabel("Index: opening…")
         self.work_label = QLabel("")
-        widgets = (self.model_label, self.model_button, self.gpu_label, self.privacy_label)
-        for widget in (*widgets, self.index_label):
+        for widget in (
+            self.model_label,
+            self.model_button,
+            self.gpu_label,
+            self.lora_label,
+            self.privacy_label,
+            self.index_label,
+        ):
             self.addWidget(widget)
         self.addPermanentWidget(self.work_label)
 
@@ -79,6 +89,7 @@ class StatusBar(QStatusBar):
     def model_loading(self) -> None:
         self.model_label.setText("Model: loading…")
         self.gpu_label.setText("")
+        self.lora_label.hide()
         self._show_model_button("Cancel")
 
     def model_progress(self, fraction: float) -> None:
@@ -101,6 +112,7 @@ class StatusBar(QStatusBar):
         self.gpu_label.setText(text)
         self.gpu_label.setToolTip(reason)
         self._show_privacy(server)
+        self._show_lora(info)
 
     def _show_privacy(self, server: str) -> None:
         if not server:
@@ -113,11 +125,24 @@ class StatusBar(QStatusBar):
         self.privacy_label.setToolTip(privacy_text(server))
         self.privacy_label.show()
 
+    def _show_lora(self, info: object) -> None:
+        lora, error = getattr(info, "lora", None), getattr(info, "lora_error", None)
+        if error:
+            self.lora_label.setText("⚠ LoRA adapter not applied")
+            self.lora_label.setToolTip(error)
+            self.showMessage(f"The LoRA adapter was not applied: {error}", 15000)
+        elif lora:
+            scale = getattr(info, "lora_scale", 1.0)
+            self.lora_label.setText(f"LoRA: {Path(lora).stem} ×{scale:g}")
+            self.lora_label.setToolTip(lora)
+        self.lora_label.setVisible(bool(lora or error))
+
     def model_failed(self, message: str) -> None:
         self.model_label.setText("Model: not loaded")
         self.privacy_label.hide()
         self.model_label.setToolTip(message)
         self.gpu_label.setText("")
+        self.lora_label.hide()
         self._show_model_button("Load")
         self.showMessage(f"The chat model could not be loaded: {message}", 15000)
 

@@ -11,6 +11,9 @@
 - it claims a GPU-enabled build; tests choose what the NVML probe finds
 - its build features (`llama_print_system_info()`) are FAKE_LLM_SYSTEM_INFO's, if set
 - FAKE_LLM_DIE=SIGILL (any signal name): the process dies by that signal when it generates
+- a LoRA adapter path containing "llama_refuses" is refused as llama.cpp refuses one: a log
+  line, then llama-cpp-python's ValueError; any other adapter is "applied": each token
+  then ends with "+lora<scale>" (so a test sees the adapter and its scale reach the child)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 class FakeBackend:
     def __init__(self) -> None:
         self.loaded: str | None = None
+        self.lora_suffix = ""
 
     def hello(self) -> dict[str, Any]:
         hello: dict[str, Any] = {"version": "fake", "gpu_offload": True}
@@ -46,6 +50,14 @@ class FakeBackend:
         if "oom" in req["path"] and req["n_gpu_layers"] > 10:
             print("ggml_backend_cuda_buffer_type_alloc_buffer: allocating: out of memory")
             raise ValueError(f"Failed to load model from file: {req['path']}")
+        lora = req.get("lora_path")
+        if lora and "llama_refuses" in lora:
+            print(
+                "llama_adapter_lora_init: failed to apply lora adapter: tensor "
+                "'blk.0.attn_q.weight' has incorrect shape (hint: maybe wrong base model?)"
+            )
+            raise ValueError(f"Failed to initialize LoRA adapter from lora path: {lora}")
+        self.lora_suffix = f"+lora{req.get('lora_scale', 1.0)}" if lora else ""
         self.loaded = req["path"]
         self.gpu_layers = req["n_gpu_layers"]
         meta = {"general.architecture": "llama", "llama.block_count": "4", "general.name": "Fake"}
@@ -66,4 +78,4 @@ class FakeBackend:
             time.sleep(30)
         for word in prompt.split()[: req["max_tokens"]]:
             time.sleep(0.01)
-            yield word + " "
+            yield word + self.lora_suffix + " "

@@ -79,10 +79,22 @@ def test_probe_streams_and_sends_what_llama_server_understands(loopback_only, ca
 
 def test_lora_chosen_in_settings_goes_with_each_request_at_its_scale(loopback_only):
     with FakeServer(llama_server_routes()) as server:
-        host = RemoteHost(settings(server.url, lora_path="/elsewhere/style.gguf"))
+        host = RemoteHost(settings(server.url, lora_path="/elsewhere/style.gguf", lora_scale=0.5))
         host.generate([{"role": "user", "content": "q"}], on_token=lambda _t: None)
+        applied = host.info
+        missing = RemoteHost(settings(server.url, lora_path="/x/other.gguf")).load()
         host.close()
-    assert server.requests[-1][3]["lora"] == [{"id": 0, "scale": 1.0}]
+    (chat,) = [body for _m, path, _h, body in server.requests if path == "/v1/chat/completions"]
+    assert chat["lora"] == [{"id": 0, "scale": 0.5}]
+    assert (applied.lora, applied.lora_scale, applied.lora_error) == (
+        "/models/style.gguf",
+        0.5,
+        None,
+    )
+    assert missing.lora is None
+    assert (
+        "no adapter named other.gguf" in missing.lora_error and "style.gguf" in missing.lora_error
+    )
 
 
 def test_without_a_tokenizer_or_context_size_a_safe_estimate(loopback_only):

@@ -9,12 +9,15 @@ import os
 import re
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.commands.index import add_folder_option
 from desktop_rag.core.errors import SettingsError
 from desktop_rag.core.llm.citations import CITATION
+from desktop_rag.core.llm.lora import LoraChoice, parse_lora_arg
+from desktop_rag.core.llm.records import ModelInfo
 from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
@@ -32,8 +35,21 @@ def _gpu_layers(value: str) -> int | str:
     return number
 
 
+def _lora(value: str) -> LoraChoice:
+    try:
+        return parse_lora_arg(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: from Settings)")
+    p.add_argument(
+        "--lora",
+        type=_lora,
+        metavar="PATH[:SCALE]",
+        help="a LoRA adapter GGUF for the model, applied at SCALE (default 1.0; from Settings)",
+    )
     p.add_argument("--n-gpu-layers", type=_gpu_layers, metavar="auto|N", help="layers on the GPU")
     p.add_argument("--ctx", type=int, metavar="N", help="context window in tokens")
     p.add_argument(
@@ -92,6 +108,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["server_model"] = args.server_model
     if args.local:
         changes["model_location"] = "local"
+    if args.lora:
+        changes["lora_path"] = args.lora.path
+        changes["lora_scale"] = args.lora.scale
     return loaded.with_changes(**changes)
 
 
@@ -162,8 +181,7 @@ def run_ask(args: argparse.Namespace) -> int:
             folders=args.folder,
         )
         printer.flush()
-        plan = host.info.plan.reason if host.info else None
-        server = host.info.server if host.info else ""
+        info = host.info  # None when the model was not asked
     finally:
         host.close()  # also on Ctrl-C: the model process must not outlive us
         kb.close()
@@ -181,11 +199,15 @@ def run_ask(args: argparse.Namespace) -> int:
             "sentences": [_sentence_json(s) for s in answer.sentences],
             "loop_cut": answer.loop_cut,
             "interrupted": answer.interrupted or None,
-            "server": server or None,
+            "server": info.server if info is not None and info.server else None,
             "model": answer.model,
             "gpu_layers": answer.gpu_layers,
             "total_layers": answer.total_layers,
-            "gpu_plan": plan,
+            "gpu_plan": info.plan.reason if info else None,
+            # The adapter applied (path, scale) or why the one in Settings was refused.
+            "lora": None
+            if info is None
+            else {"path": info.lora, "scale": info.lora_scale, "error": info.lora_error},
             "timings": asdict(answer.timings),
         }
         print(json.dumps(out, ensure_ascii=False, indent=2))
@@ -193,6 +215,8 @@ def run_ask(args: argparse.Namespace) -> int:
     print()
     if answer.interrupted:
         print(f"(cut short: {answer.interrupted})", file=sys.stderr)
+    if info is not None and info.lora_error:
+        print(f"warning: LoRA adapter not applied: {info.lora_error}", file=sys.stderr)
     if answer.loop_cut:
         print("(the model began repeating itself; the answer was cut there)", file=sys.stderr)
     unsupported = [sentence for sentence in answer.sentences if sentence.unsupported]
@@ -215,10 +239,20 @@ def run_ask(args: argparse.Namespace) -> int:
     speed = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
     first = f"first token {t.first_token_s:.2f} s" if t.first_token_s is not None else "no tokens"
     where = f"{answer.gpu_layers}/{answer.total_layers} layers on the GPU"
-    if server:
-        where = f"on the server {server}"
-    print(f"({answer.model}; {where}; {first}{speed})", file=sys.stderr)
+    if info is not None and info.server:
+        where = f"on the server {info.server}"
+    print(f"({answer.model}{_lora_note(info)}; {where}; {first}{speed})", file=sys.stderr)
     return 0
+
+
+def _lora_note(info: ModelInfo | None) -> str:
+    """The adapter, for the answer's footer ("+ LoRA style.gguf x0.5"); a refusal was
+    printed as a warning above it."""
+    if info is None or not (info.lora or info.lora_error):
+        return ""
+    if info.lora is None:
+        return " without its LoRA adapter (refused)"
+    return f" + LoRA {Path(info.lora).name} x{info.lora_scale:g}"
 
 
 def _sentence_json(sentence: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from desktop_rag.core.llm.cpu_features import build_features, cpu_features, desc
 from desktop_rag.core.llm.gguf_info import read_gguf_info
 from desktop_rag.core.llm.gpu_fit import gib, plan_fit
 from desktop_rag.core.llm.gpu_probe import probe_gpus
+from desktop_rag.core.llm.lora import check_adapter
 from desktop_rag.core.paths import default_chat_model
 from desktop_rag.core.settings import Settings
 
@@ -48,7 +49,8 @@ def _version(names: tuple[str, ...]) -> str | None:
 def run_one_token(settings: Settings, backend: str = worker.DEFAULT_BACKEND) -> dict[str, Any]:
     """Load the model in its child process and generate one token, as an answer would.
 
-    Returns {"ok": bool, "load_s", "generate_s", "text" | "error", "cause", "runtime"}:
+    Returns {"ok": bool, "load_s", "generate_s", "text" | "error", "cause", "runtime",
+    "lora", "lora_error"} (the adapter applied, or why it was refused: see ModelInfo);
     `runtime` is the child's greeting (version, gpu_offload, system_info), `cause` the
     `ModelCrash` cause when the process died ("instructions", "memory" ...).
     """
@@ -59,8 +61,9 @@ def run_one_token(settings: Settings, backend: str = worker.DEFAULT_BACKEND) -> 
     try:
         host.start()
         start = time.perf_counter()
-        host.load()
+        info = host.load()
         result["load_s"] = round(time.perf_counter() - start, 2)
+        result.update(lora=info.lora, lora_error=info.lora_error)
         pieces: list[str] = []
         start = time.perf_counter()
         host.generate(
@@ -78,6 +81,29 @@ def run_one_token(settings: Settings, backend: str = worker.DEFAULT_BACKEND) -> 
         result["runtime"] = host.runtime
         host.close()
     return result
+
+
+def lora_report(settings: Settings, test: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The adapter in Settings: its facts and whether it applies, or why it is refused.
+
+    Checked here as the model host checks it; the model test (if it ran) adds what
+    llama.cpp itself said. None when no adapter is chosen."""
+    if not settings.lora_path:
+        return None
+    path = str(Path(settings.lora_path).expanduser().resolve())
+    report: dict[str, Any] = {"path": path, "scale": settings.lora_scale, "error": None}
+    try:
+        model = str(Path(settings.chat_model) if settings.chat_model else default_chat_model())
+        info = check_adapter(path, model)
+    except (UserFacingError, FileNotFoundError) as exc:
+        report["error"] = str(exc)
+        return report
+    report.update(name=info.name, architecture=info.architecture, alpha=info.alpha)
+    report["n_tensors"] = info.n_tensors
+    if test is not None and test.get("lora_error"):
+        report["error"] = test["lora_error"]
+    report["applied"] = None if test is None or not test.get("ok") else bool(test.get("lora"))
+    return report
 
 
 def cpu_report(system_info: str | None) -> dict[str, Any]:
@@ -122,6 +148,7 @@ def collect(
         report["llama_error"] = (
             "not checked (--no-model)" if test is None else "the model process did not start"
         )
+    report["lora"] = lora_report(settings, test)
     probe = probe_gpus()
     report["gpus"] = [asdict(g) for g in probe.gpus]
     report["gpu_reason"] = probe.reason
@@ -167,6 +194,7 @@ def format_report(report: dict[str, Any]) -> str:
             )
         else:
             lines.append(f"Model test: FAILED: {test['error']}")
+    lines.extend(_lora_lines(report.get("lora")))
     offload = report["llama_gpu_offload"]
     if offload is None:
         lines.append(f"llama.cpp GPU offload: unknown ({report.get('llama_error')})")
@@ -197,6 +225,20 @@ def format_report(report: dict[str, Any]) -> str:
     )
     lines.append(f"  {fit['reason']}")
     return "\n".join(lines)
+
+
+def _lora_lines(lora: dict[str, Any] | None) -> list[str]:
+    if not lora:
+        return []
+    if lora["error"]:
+        return [f"LoRA adapter: REFUSED, the model answers without it: {lora['error']}"]
+    alpha = f"alpha {lora['alpha']:g}, " if lora["alpha"] else ""
+    applied = "; applied in the model test" if lora["applied"] else ""
+    return [
+        f"LoRA adapter: {lora['name']} ({lora['architecture']}, {alpha}"
+        f"{lora['n_tensors']} tensors) at scale {lora['scale']:g}{applied}",
+        f"  {lora['path']}",
+    ]
 
 
 def _cpu_lines(cpu: dict[str, Any] | None) -> list[str]:

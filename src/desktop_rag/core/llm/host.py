@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,21 @@ from desktop_rag.core.llm.gpu_fit import (
     plan_fit,
 )
 from desktop_rag.core.llm.gpu_probe import GpuProbe, probe_gpus
+from desktop_rag.core.llm.lora import LoraError, check_adapter, llama_refusal
 from desktop_rag.core.llm.model_files import check_model_file, load_error, model_info
 from desktop_rag.core.llm.records import ModelInfo, Timings
 from desktop_rag.core.paths import default_chat_model
 from desktop_rag.core.settings import Settings
 
 STOP_GRACE_S = 0.3
-_RELOAD_FIELDS = ("chat_model", "lora_path", "n_gpu_layers", "context_size", "threads")
+_RELOAD_FIELDS = (
+    "chat_model",
+    "lora_path",
+    "lora_scale",
+    "n_gpu_layers",
+    "context_size",
+    "threads",
+)
 
 __all__ = ["Cancelled", "ModelHost"]
 log = logging.getLogger(__name__)
@@ -332,18 +341,29 @@ class ModelHost:
         child = self._ensure_child(cancel)
         plan, header = self._plan(path, bool(child.hello.get("gpu_offload")))
         settings = self._settings
+        lora, lora_error = self._checked_adapter(path)
         while True:
             request = {
                 "path": path,
                 "n_ctx": settings.context_size,
                 "n_gpu_layers": plan.gpu_layers if isinstance(plan, FitPlan) else 0,
                 "n_threads": settings.threads,
-                "lora_path": settings.lora_path,
+                "lora_path": lora,
+                "lora_scale": settings.lora_scale,
             }
             try:
                 result = self._request("load", request, cancel, on_progress)
                 break
             except (ChildError, ModelError) as exc:
+                if lora is not None and _adapter_failed(exc):
+                    # The checks passed but llama.cpp refused the adapter after all (or died
+                    # applying it): the model answers without it, and the reason is kept.
+                    tail = self._child.log_tail(50) if self._child else []
+                    lora_error = str(llama_refusal(lora, str(exc), tail))
+                    log.warning("LoRA adapter not applied: %s", lora_error)
+                    lora = None
+                    self._ensure_child(cancel)
+                    continue
                 retry = None
                 # Fewer GPU layers help with memory only, not with a crash of another kind.
                 memory_or_load = not isinstance(exc, ModelCrash) or exc.cause == "memory"
@@ -357,7 +377,12 @@ class ModelHost:
                 plan = retry
                 self._ensure_child(cancel)
         hello = self._child.hello if self._child else {}
-        self._info = model_info(path, result, plan, hello)
+        self._info = replace(
+            model_info(path, result, plan, hello),
+            lora=lora,
+            lora_scale=settings.lora_scale,
+            lora_error=lora_error,
+        )
         if self._info.chat_template_source == "fallback":
             log.warning(
                 "%s has no chat template in its metadata (tokenizer.chat_template); "
@@ -365,6 +390,19 @@ class ModelHost:
                 path,
             )
         return self._info
+
+    def _checked_adapter(self, model_path: str) -> tuple[str | None, str | None]:
+        """The adapter file to apply (resolved), and why the one in Settings is refused."""
+        chosen = self._settings.lora_path
+        if not chosen:
+            return None, None
+        lora = str(Path(chosen).expanduser().resolve())
+        try:
+            check_adapter(lora, model_path)
+        except LoraError as exc:
+            log.warning("LoRA adapter not applied: %s", exc)
+            return None, str(exc)
+        return lora, None
 
     def _plan(self, path: str, offload_supported: bool) -> tuple[FitPlan | str, GgufInfo | None]:
         """The fit plan, or just the reason when the GPU cannot be used at all.
@@ -395,3 +433,11 @@ class ModelHost:
         if key not in self._headers:
             self._headers[key] = read_gguf_info(path)
         return self._headers[key]
+
+
+def _adapter_failed(exc: Exception) -> bool:
+    """llama-cpp-python's error for an adapter llama.cpp refused ("Failed to initialize LoRA
+    adapter ...", "Failed to set LoRA adapter ..."), or a crash while loading with one."""
+    if isinstance(exc, ChildError):
+        return "lora adapter" in exc.message.lower()
+    return isinstance(exc, ModelCrash) and exc.cause != "memory"

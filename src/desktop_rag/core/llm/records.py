@@ -90,6 +90,11 @@ class ModelInfo:
     # The API root of the chat server the model runs on ("http://gpu-box:8080/v1"); empty
     # when it runs on this computer. Questions and passages are sent there.
     server: str = ""
+    # The LoRA adapter applied (its resolved path) and its scale; None when there is none.
+    lora: str | None = None
+    lora_scale: float = 1.0
+    # Why the adapter in Settings was refused (the model then runs without it); None if not.
+    lora_error: str | None = None
 
 
 @dataclass(frozen=True)

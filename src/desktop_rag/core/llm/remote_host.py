@@ -211,6 +211,7 @@ class RemoteHost:
         self._lora, lora_note = _lora_request(server, self._settings)
         if lora_note:
             log.warning("%s", lora_note)
+        applied = next((x for x in server.loras if _chosen(self._settings) == x.name), None)
         where = f"{server.kind} at {server.address.display}"
         plan = FitPlan(
             gpu_layers=0,
@@ -233,6 +234,9 @@ class RemoteHost:
             chat_format="server",
             llama_cpp_version=server.build,
             server=server.address.base_url,
+            lora=applied.path if applied is not None and self._lora else None,
+            lora_scale=self._settings.lora_scale,
+            lora_error=lora_note or None,
         )
         return server
 
@@ -283,7 +287,7 @@ class RemoteHost:
 def _lora_request(server: ServerInfo, settings: Settings) -> tuple[list[dict[str, Any]], str]:
     """llama-server's per-request adapter scales for the adapter chosen in Settings (matched
     by file name among those the server loaded), and a note when it has no such adapter."""
-    wanted = (settings.lora_path or "").replace("\\", "/").rsplit("/", 1)[-1]
+    wanted = _chosen(settings)
     if not wanted:
         # Adapters the server loaded apply at their own scale (llama-server --lora-scaled).
         return [], ""
@@ -293,10 +297,15 @@ def _lora_request(server: ServerInfo, settings: Settings) -> tuple[list[dict[str
             f"The server at {server.address.display} has no adapter named {wanted} loaded "
             f"(it has: {have}); answering without it. Start llama-server with --lora {wanted}."
         )
-    scale = float(getattr(settings, "lora_scale", 1.0))
+    scale = settings.lora_scale
     return [
         {"id": lora.id, "scale": scale if lora.name == wanted else 0.0} for lora in server.loras
     ], ""
+
+
+def _chosen(settings: Settings) -> str:
+    """The file name of the adapter chosen in Settings ("" for none)."""
+    return (settings.lora_path or "").replace("\\", "/").rsplit("/", 1)[-1]
 
 
 class _Stream:

@@ -74,12 +74,23 @@ class LlamaBackend:
                 n_gpu_layers=req["n_gpu_layers"],
                 n_threads=threads,
                 n_threads_batch=threads,
+                # llama-cpp-python applies the adapter with this scale when it creates the
+                # context; a file llama.cpp refuses raises ValueError (see host.py).
                 lora_path=req.get("lora_path"),
+                lora_scale=req.get("lora_scale", 1.0),
                 # chat_format=None: llama-cpp-python takes tokenizer.chat_template from the GGUF.
                 chat_format=None,
                 # Verbose goes to our log file; with verbose=False llama-cpp-python sends
                 # load errors to /dev/null and a failure could not be explained.
                 verbose=True,
+            )
+        if req.get("lora_path") and not getattr(llm, "_lora_adapter", True):
+            # llama-cpp-python 0.3.36 tests the adapter pointer llama.cpp returns with
+            # `is None`, but a refused adapter comes back as a NULL ctypes pointer, which is
+            # not None: it goes on with no adapter and the first answer crashes (SIGSEGV).
+            llm.close()
+            raise ValueError(
+                f"Failed to initialize LoRA adapter from lora path: {req['lora_path']}"
             )
         meta = dict(llm.metadata)
         template = "gguf" if "tokenizer.chat_template" in meta else "fallback"
