@@ -9,7 +9,12 @@ The two paths alternate, and every repetition changes the first source's first l
 both see the same prefix-cache situation (only the system prompt is reused).
 
     python benchmarks/answer_latency.py [--model GGUF] [--reps 5] [--max-tokens 96]
-        [--compare-build DIR]
+        [--compare-build DIR] [--no-server]
+
+A third path, unless --no-server: the same `Answerer.ask` with the model behind llama-cpp-
+python's OpenAI-compatible server on 127.0.0.1 (`RemoteHost`: HTTP, SSE streaming, the
+server's tokenizer endpoint), same model, context and threads. It measures what a chat
+server costs over the child process on one machine; a GPU box adds the network.
 
 --compare-build DIR adds a table of llama.cpp builds: the installed one (the portable
 x86-64-v3 default) against another llama-cpp-python installed in DIR, e.g. the fastest build
@@ -66,6 +71,35 @@ def run_app(answerer: Answerer, rep: int, box: dict) -> tuple[float, float | Non
     answer = answerer.ask(QUESTION)
     t = answer.timings
     return t.first_token_s, t.tokens_per_s, t.tokens
+
+
+def start_server(model: str, ctx: int, threads: int):
+    """llama-cpp-python's server on a free port of 127.0.0.1; (process, url) or None."""
+    import importlib.util
+    import socket
+
+    if importlib.util.find_spec("uvicorn") is None:
+        print("server row skipped: llama-cpp-python's server extra is not installed")
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", str(ctx), "--n_gpu_layers", "0",
+         "--n_threads", str(threads), "--n_threads_batch", str(threads)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    print("server row skipped: the server did not start")
+    return None
 
 
 def run_direct(llm, messages, max_tokens: int, seed: int) -> tuple[float, float | None, int]:
@@ -151,6 +185,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--ctx", type=int, default=4096)
     parser.add_argument("--compare-build", metavar="DIR", help="another llama-cpp-python's folder")
+    parser.add_argument("--no-server", action="store_true", help="skip the chat-server path")
     parser.add_argument("--build-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=default_threads(), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -208,9 +243,25 @@ def main() -> None:
         f"vocab_only load in the parent {vocab_load * 1000:.0f} ms + "
         f"{parent_count * 1000:.1f} ms to count"
     )
-    app_rows, direct_rows = [], []
+    served = None if args.no_server else start_server(args.model, args.ctx, threads)
+    remote = remote_answerer = None
+    if served is not None:
+        from desktop_rag.core.llm.remote_host import RemoteHost
+
+        on_server = settings.with_changes(model_location="server", server_url=served[1])
+        remote = RemoteHost(on_server)
+        remote_answerer = Answerer(lambda q, k, folders: box["hits"], remote, on_server)
+    app_rows, direct_rows, server_rows = [], [], []
     for rep in range(args.reps + 1):  # rep 0 warms both up and is not counted
         app = run_app(answerer, rep, box)
+        if remote_answerer is not None:
+            server_row = run_app(remote_answerer, rep, box)
+            print(
+                f"{'':>8}  server first token {server_row[0]:.3f} s, "
+                f"{server_row[1] or 0:.1f} tok/s, {server_row[2]} tokens"
+            )
+            if rep:
+                server_rows.append(server_row)
         prompt = build_prompt(
             QUESTION,
             box["hits"],
@@ -230,6 +281,10 @@ def main() -> None:
             app_rows.append(app)
             direct_rows.append(direct)
     host.close()
+    if served is not None:
+        remote.close()
+        served[0].terminate()
+        served[0].wait(10)
 
     def stat(rows, i, pick):
         values = [r[i] for r in rows if r[i]]
@@ -246,6 +301,12 @@ def main() -> None:
             f"-> {a_ttft / d_ttft:.2f}x; tokens/s app {a_tps:.1f}, direct {d_tps:.1f} "
             f"-> time per token {d_tps / a_tps:.2f}x"
         )
+        if server_rows:
+            s_ttft, s_tps = stat(server_rows, 0, pick), stat(server_rows, 1, best_tps)
+            print(
+                f"{'':>6}  server (127.0.0.1) first token {s_ttft:.3f} s -> {s_ttft / a_ttft:.2f}x "
+                f"in-process; tokens/s {s_tps:.1f} -> time per token {a_tps / s_tps:.2f}x"
+            )
     print("(app/direct: 1.00x = no overhead; aim <= 1.1x. 'best' is the least noisy on a busy CPU)")
     if args.compare_build:
         del llm
