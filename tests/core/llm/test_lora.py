@@ -172,7 +172,7 @@ def test_missing_and_non_gguf_files_are_refused(tmp_path, base):
     assert "adapter file not found" in refusal(str(tmp_path / "nope.gguf"), base)
     text = tmp_path / "adapter_model.safetensors"
     text.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
-    assert "not a GGUF file" in refusal(str(text), base)
+    assert "not a GGUF adapter file" in refusal(str(text), base)
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(b"GGUF\x03\x00\x00\x00")
     assert "not a valid GGUF file" in refusal(str(cut), base)

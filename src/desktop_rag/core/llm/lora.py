@@ -10,7 +10,6 @@ loaded and with a line in its log; here the person gets the reason in words firs
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from desktop_rag.core.errors import UserFacingError
 from desktop_rag.core.llm.gguf_tensors import read_tensor_shapes
+from desktop_rag.core.llm.model_files import gguf_file_problem
 
 _SCALE = re.compile(r"^(?P<path>.*):(?P<scale>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)$")
 _PICK_HINT = "choose a LoRA adapter made for this chat model (convert_lora_to_gguf.py writes one)"
@@ -130,19 +130,13 @@ def llama_refusal(adapter_path: str, message: str, log_tail: list[str]) -> LoraE
 def _read_adapter(path: str) -> tuple[dict[str, object], dict[str, tuple[int, ...]]]:
     """Metadata and tensor shapes (GGUF order: ne[0] first). Arrays are given as their
     element type only, `("array", GGUFValueType)`: nothing here needs their contents."""
-    if not os.path.isfile(path):
-        raise LoraError("adapter file not found", path=path, hint="choose the file in Settings")
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise LoraError(f"cannot read the adapter file ({exc.strerror})", path=path) from exc
-    if magic != b"GGUF":
-        raise LoraError(
-            "not a GGUF file (it does not start with the GGUF signature)",
-            path=path,
-            hint="convert the adapter with llama.cpp's convert_lora_to_gguf.py",
-        )
+    problem = gguf_file_problem(path, "adapter")
+    if problem is not None:
+        hint = {
+            "missing": "choose the file in Settings",
+            "signature": "convert the adapter with llama.cpp's convert_lora_to_gguf.py",
+        }.get(problem[1])
+        raise LoraError(problem[0], path=path, hint=hint)
     try:
         from gguf import GGUFReader
 

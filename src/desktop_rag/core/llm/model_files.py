@@ -37,23 +37,31 @@ def load_error(path: str, exc: Exception, log_tail: list[str]) -> ModelError:
     )
 
 
-def check_model_file(path: str) -> None:
-    """Fail early, in plain words, for the common cases; llama.cpp judges the rest."""
+def gguf_file_problem(path: str, kind: str) -> tuple[str, str] | None:
+    """Why `path` cannot be a GGUF `kind` ("model", "adapter"), or None: (reason, which)
+    with which = "missing", "unreadable" or "signature", for the caller's hint."""
     if not os.path.isfile(path):
-        raise ModelError(
-            "model file not found", path=path, hint="choose a GGUF model file in Settings"
-        )
+        return f"{kind} file not found", "missing"
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
     except OSError as exc:
-        raise ModelError(f"cannot read the model file ({exc.strerror})", path=path) from exc
+        return f"cannot read the {kind} file ({exc.strerror})", "unreadable"
     if magic != b"GGUF":
-        raise ModelError(
-            "not a GGUF model file (it does not start with the GGUF signature)",
-            path=path,
-            hint="choose a .gguf file; other formats must be converted with llama.cpp first",
-        )
+        return f"not a GGUF {kind} file (it does not start with the GGUF signature)", "signature"
+    return None
+
+
+def check_model_file(path: str) -> None:
+    """Fail early, in plain words, for the common cases; llama.cpp judges the rest."""
+    problem = gguf_file_problem(path, "model")
+    if problem is not None:
+        hint = {
+            "missing": "choose a GGUF model file in Settings",
+            "signature": "choose a .gguf file; other formats must be converted with llama.cpp "
+            "first",
+        }.get(problem[1])
+        raise ModelError(problem[0], path=path, hint=hint)
 
 
 def model_info(
