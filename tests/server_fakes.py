@@ -8,6 +8,7 @@ own OpenAI-compatible server (`python -m llama_cpp.server`) serving a real GGUF.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -161,7 +162,11 @@ class LlamaCppServer:
         if api_key:
             args += ["--api_key", api_key]
         self._log_file = open(log, "w")  # noqa: SIM115 - open while the server runs
-        self.process = subprocess.Popen(args, stdout=self._log_file, stderr=subprocess.STDOUT)
+        # Its disconnect notices are print()s: unbuffered, or they wait in a buffer.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            args, stdout=self._log_file, stderr=subprocess.STDOUT, env=env
+        )
 
     def wait_ready(self, timeout_s: float = 120.0) -> LlamaCppServer:
         deadline = time.monotonic() + timeout_s
