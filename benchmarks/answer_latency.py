@@ -254,14 +254,9 @@ def main() -> None:
     app_rows, direct_rows, server_rows = [], [], []
     for rep in range(args.reps + 1):  # rep 0 warms both up and is not counted
         app = run_app(answerer, rep, box)
-        if remote_answerer is not None:
-            server_row = run_app(remote_answerer, rep, box)
-            print(
-                f"{'':>8}  server first token {server_row[0]:.3f} s, "
-                f"{server_row[1] or 0:.1f} tok/s, {server_row[2]} tokens"
-            )
-            if rep:
-                server_rows.append(server_row)
+        server_row = None if remote_answerer is None else run_app(remote_answerer, rep, box)
+        if server_row is not None and rep:
+            server_rows.append(server_row)
         prompt = build_prompt(
             QUESTION,
             box["hits"],
@@ -277,6 +272,11 @@ def main() -> None:
             f" | direct first token {direct[0]:.3f} s, {direct[1] or 0:.1f} tok/s, "
             f"{direct[2]} tokens"
         )
+        if server_row is not None:
+            print(
+                f"{'':>8}  server first token {server_row[0]:.3f} s, "
+                f"{server_row[1] or 0:.1f} tok/s, {server_row[2]} tokens"
+            )
         if rep:
             app_rows.append(app)
             direct_rows.append(direct)
