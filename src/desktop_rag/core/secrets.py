@@ -118,5 +118,13 @@ class KeyStore:
             raise
 
 
+def api_key_for(server_url: str, secrets_file: Path, given: str | None = None) -> str | None:
+    """The API key to send to `server_url`: `given` when not None ("" for none), else the
+    one kept for that server (keyring or `secrets_file`), else None."""
+    if given is not None:
+        return given
+    return KeyStore(secrets_file).get(server_url)
+
+
 def _account(server_url: str) -> str:
     return parse_server_url(server_url).origin

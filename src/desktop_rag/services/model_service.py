@@ -117,11 +117,9 @@ def _test_server(
 ) -> object:
     from desktop_rag.core.llm.server_address import parse_server_url
     from desktop_rag.core.llm.server_client import ServerClient
-    from desktop_rag.core.secrets import KeyStore
+    from desktop_rag.core.secrets import api_key_for
 
-    if api_key is None:
-        api_key = KeyStore(secrets_file).get(url)
-    client = ServerClient(parse_server_url(url), api_key)
+    client = ServerClient(parse_server_url(url), api_key_for(url, secrets_file, api_key))
     try:
         return client.probe(model)
     finally:

@@ -164,7 +164,7 @@ class ServerBox(QGroupBox):
         self._test_id = self._models.test_server(
             values["server_url"],
             values["server_model"],
-            None if key is None else key,
+            key,
             self._secrets_file,
         )
 

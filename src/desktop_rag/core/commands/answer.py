@@ -271,11 +271,10 @@ def run_doctor(args: argparse.Namespace) -> int:
     # With a server the model runs there: no local one-token test.
     report = collect(settings, run_model=not args.no_model and not on_server)
     if on_server:
-        api_key = _api_key(args)
-        if api_key is None:
-            from desktop_rag.core.secrets import KeyStore
+        from desktop_rag.core.secrets import api_key_for
 
-            api_key = KeyStore(app_paths(args.data_dir).secrets_file).get(settings.server_url)
+        secrets_file = app_paths(args.data_dir).secrets_file
+        api_key = api_key_for(settings.server_url, secrets_file, _api_key(args))
         report["server"] = server_report(settings, api_key)
         report["model"] = {"path": None, "error": "on the chat server (below)"}
         report.pop("fit", None)

@@ -218,9 +218,7 @@ class ModelHost:
             except BaseException:
                 self._halt(child, STOP_GRACE_S)
                 raise
-            total = time.perf_counter() - start
-            speed = (tokens - 1) / (last - first) if tokens > 1 and last > first else None
-            return Timings(first and first - start, tokens, speed, total, stopped)
+            return Timings.streamed(start, first, last, tokens, stopped=stopped)
 
     def count_tokens(self, text: str) -> int:
         return self.count_tokens_batch([text])[0]

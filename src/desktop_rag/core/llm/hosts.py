@@ -59,11 +59,10 @@ def make_host(settings: Settings, paths: AppPaths, *, api_key: str | None = None
     for that server in the key store, if any). Raises ServerAddressError for a bad address."""
     if settings.model_location == "server":
         from desktop_rag.core.llm.remote_host import RemoteHost
-        from desktop_rag.core.secrets import KeyStore
+        from desktop_rag.core.secrets import api_key_for
 
-        if api_key is None:
-            api_key = KeyStore(paths.secrets_file).get(settings.server_url)
-        return RemoteHost(settings, api_key=api_key)
+        key = api_key_for(settings.server_url, paths.secrets_file, api_key)
+        return RemoteHost(settings, api_key=key)
     from desktop_rag.core.llm.host import ModelHost
 
     return ModelHost(settings, log_dir=paths.logs_dir)

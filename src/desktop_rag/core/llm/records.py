@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from desktop_rag.core.llm.gpu_fit import FitPlan
@@ -70,6 +71,25 @@ class Timings:
     # Why the answer ended before the model finished, when not stopped: "the connection to
     # gpu-box:8080 was closed by the server after 41 tokens" (the tokens that came are kept).
     interrupted: str = ""
+
+    @classmethod
+    def streamed(
+        cls,
+        start: float,
+        first: float | None,
+        last: float | None,
+        tokens: int,
+        *,
+        stopped: bool,
+        interrupted: str = "",
+    ) -> Timings:
+        """The timings of a streamed generation from `time.perf_counter()` readings: the
+        call's `start`, the `first` and `last` token's arrival (None when none came)."""
+        total = time.perf_counter() - start
+        spread = last - first if first is not None and last is not None else 0.0
+        speed = (tokens - 1) / spread if tokens > 1 and spread > 0 else None
+        first_s = None if first is None else first - start
+        return cls(first_s, tokens, speed, total, stopped, interrupted=interrupted)
 
 
 @dataclass(frozen=True)

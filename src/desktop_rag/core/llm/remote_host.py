@@ -22,7 +22,7 @@ from desktop_rag.core.llm.child import Cancelled
 from desktop_rag.core.llm.gpu_fit import FitPlan
 from desktop_rag.core.llm.records import ModelInfo, Timings
 from desktop_rag.core.llm.server_address import ServerAddress, parse_server_url
-from desktop_rag.core.llm.server_client import ServerClient, ServerInfo, model_label
+from desktop_rag.core.llm.server_client import ServerClient, ServerInfo, file_name, model_label
 from desktop_rag.core.llm.server_errors import ContextExceeded, ServerError, describe
 from desktop_rag.core.settings import Settings
 
@@ -174,23 +174,18 @@ class RemoteHost:
                         on_token(value)
                     elif kind == "done":
                         break
+                    elif tokens == 0:
+                        raise self._before_first_token(value, request)
                     else:
-                        error = value if tokens == 0 else None
-                        if error is not None and error.cause == "dropped":
-                            error = self._why_dropped(request) or error
-                        if isinstance(error, ContextExceeded):
-                            self._learn_context(error.n_ctx)
-                        if error is not None:
-                            raise error
-                        interrupted = f"{value.message} after {tokens} tokens; the text that "
-                        interrupted += "came is kept"
+                        interrupted = (
+                            f"{value.message} after {tokens} tokens; the text that came is kept"
+                        )
                         break
             finally:
                 stream.halt()
-            total = time.perf_counter() - start
-            speed = (tokens - 1) / (last - first) if tokens > 1 and last > first else None
-            first_s = first - start if first else None
-            return Timings(first_s, tokens, speed, total, stopped, interrupted=interrupted)
+            return Timings.streamed(
+                start, first, last, tokens, stopped=stopped, interrupted=interrupted
+            )
 
     def stop(self) -> None:
         """End the running generation or probe (any thread); returns at once."""
@@ -208,10 +203,9 @@ class RemoteHost:
         model = self._settings.server_model
         server = self._off_thread(lambda: self._client.probe(model), cancel)
         self._server = server
-        self._lora, lora_note = _lora_request(server, self._settings)
+        self._lora, applied, lora_note = _lora_request(server, self._settings)
         if lora_note:
             log.warning("%s", lora_note)
-        applied = next((x for x in server.loras if _chosen(self._settings) == x.name), None)
         where = f"{server.kind} at {server.address.display}"
         plan = FitPlan(
             gpu_layers=0,
@@ -234,23 +228,28 @@ class RemoteHost:
             chat_format="server",
             llama_cpp_version=server.build,
             server=server.address.base_url,
-            lora=applied.path if applied is not None and self._lora else None,
+            lora=applied,
             lora_scale=self._settings.lora_scale,
             lora_error=lora_note or None,
         )
         return server
 
-    def _why_dropped(self, request: dict[str, Any]) -> ServerError | None:
-        """Why a stream ended before its first token, when the server says so unstreamed."""
-        assert self._server is not None
-        model = self._server.model
-        try:
-            self._off_thread(lambda: self._client.check_prompt(model, request), None)
-        except ServerError as exc:
-            return exc
-        except Cancelled:
-            return None
-        return None
+    def _before_first_token(self, error: ServerError, request: dict[str, Any]) -> ServerError:
+        """The error to raise for a stream that failed before its first token. A stream that
+        just ended is asked about once more, unstreamed (the server may say why there); a
+        refusal that names the context window teaches it (`_learn_context`)."""
+        if error.cause == "dropped":
+            assert self._server is not None
+            model = self._server.model
+            try:
+                self._off_thread(lambda: self._client.check_prompt(model, request), None)
+            except ServerError as exc:
+                error = exc
+            except Cancelled:
+                pass
+        if isinstance(error, ContextExceeded):
+            self._learn_context(error.n_ctx)
+        return error
 
     def _learn_context(self, n_ctx: int) -> None:
         """The server named its window in a refusal: budget with it from now on."""
@@ -284,28 +283,32 @@ class RemoteHost:
             raise describe(value, self._address, "the request") from value
 
 
-def _lora_request(server: ServerInfo, settings: Settings) -> tuple[list[dict[str, Any]], str]:
-    """llama-server's per-request adapter scales for the adapter chosen in Settings (matched
-    by file name among those the server loaded), and a note when it has no such adapter."""
-    wanted = _chosen(settings)
+def _lora_request(
+    server: ServerInfo, settings: Settings
+) -> tuple[list[dict[str, Any]], str | None, str]:
+    """For the adapter chosen in Settings, matched by file name among those the server
+    loaded: llama-server's per-request scales, the adapter's path on the server (None when
+    none applies), and a note when the server has no such adapter."""
+    wanted = file_name(settings.lora_path or "")
     if not wanted:
         # Adapters the server loaded apply at their own scale (llama-server --lora-scaled).
-        return [], ""
-    if not any(lora.name == wanted for lora in server.loras):
+        return [], None, ""
+    applied = next((lora for lora in server.loras if lora.name == wanted), None)
+    if applied is None:
         have = ", ".join(lora.name for lora in server.loras) or "none"
-        return [], (
-            f"The server at {server.address.display} has no adapter named {wanted} loaded "
-            f"(it has: {have}); answering without it. Start llama-server with --lora {wanted}."
+        return (
+            [],
+            None,
+            (
+                f"The server at {server.address.display} has no adapter named {wanted} loaded "
+                f"(it has: {have}); answering without it. Start llama-server with --lora {wanted}."
+            ),
         )
-    scale = settings.lora_scale
-    return [
-        {"id": lora.id, "scale": scale if lora.name == wanted else 0.0} for lora in server.loras
-    ], ""
-
-
-def _chosen(settings: Settings) -> str:
-    """The file name of the adapter chosen in Settings ("" for none)."""
-    return (settings.lora_path or "").replace("\\", "/").rsplit("/", 1)[-1]
+    scales = [
+        {"id": lora.id, "scale": settings.lora_scale if lora is applied else 0.0}
+        for lora in server.loras
+    ]
+    return scales, applied.path, ""
 
 
 class _Stream:

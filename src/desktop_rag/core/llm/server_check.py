@@ -57,10 +57,9 @@ def server_report(settings: Settings, api_key: str | None) -> dict[str, Any]:
             "text": "".join(pieces),
         }
     except UserFacingError as exc:
-        key = "one_token" if report["ok"] else None
         failure = {"error": str(exc), "cause": getattr(exc, "cause", None)}
-        if key:
-            report[key] = {"ok": False, **failure}
+        if report["ok"]:  # connected: the one-token test failed
+            report["one_token"] = {"ok": False, **failure}
         else:
             report.update(failure)
     finally:

@@ -38,7 +38,7 @@ class ServerLora:
 
     @property
     def name(self) -> str:
-        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return file_name(self.path)
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,15 @@ def estimate_tokens(text: str) -> int:
     return len(text.encode("utf-8")) // 3 + 1
 
 
+def file_name(path: str) -> str:
+    """The last part of a path written on any system: a server may run on Windows, so its
+    paths can use either separator (pathlib here would split on this system's only)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def model_label(model_id: str) -> str:
     """A model id for display: llama-server names models by their file path."""
-    name = model_id.replace("\\", "/").rsplit("/", 1)[-1]
+    name = file_name(model_id)
     return name[: -len(".gguf")] if name.lower().endswith(".gguf") else name
 
 
