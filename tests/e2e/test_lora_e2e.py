@@ -98,3 +98,36 @@ def test_an_adapter_llama_cpp_refuses_is_explained_from_its_log(host, adapters, 
         "shape" in info.lora_error
     )
     assert text == base
+
+
+def test_the_window_applies_an_adapter_from_settings_and_shows_a_refusal(
+    qtbot, adapters, data_dir, no_network
+):
+    """Through the app's services and the real engine: choosing an adapter in Settings
+    reloads the model with it (the status bar says so), and a mismatched one leaves the
+    base model loaded with the reason shown."""
+    from desktop_rag.core.paths import app_paths
+    from desktop_rag.services.app_services import build_services
+    from desktop_rag.ui.main_window import MainWindow
+
+    services = build_services(app_paths(data_dir), SETTINGS)
+    window = MainWindow(services, SETTINGS)
+    qtbot.addWidget(window)
+    window.show()
+    chat = services.chat
+    try:
+        with qtbot.waitSignal(chat.model_loaded, timeout=120_000):
+            services.start()
+        assert not window.status.lora_label.isVisible()
+        with qtbot.waitSignal(chat.model_loaded, timeout=120_000) as loaded:
+            window.apply_settings(SETTINGS.with_changes(lora_path=adapters["good"], lora_scale=0.5))
+        assert (loaded.args[0].lora, loaded.args[0].lora_scale) == (adapters["good"], 0.5)
+        assert window.status.lora_label.text() == "LoRA: noise ×0.5"
+        with qtbot.waitSignal(chat.model_loaded, timeout=120_000) as loaded:
+            window.apply_settings(SETTINGS.with_changes(lora_path=adapters["mismatched"]))
+        assert loaded.args[0].lora is None
+        assert window.status.lora_label.text() == "⚠ LoRA adapter not applied"
+        assert "has shape [576, 192] in the chat model" in window.status.lora_label.toolTip()
+    finally:
+        window._quitting = True
+        window.close()
