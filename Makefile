@@ -66,7 +66,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --upgrade "pip>=24" wheel setuptools
 	# torch first, exactly pinned to its CPU build, so nothing below can pull a CUDA build.
 	$(BIN)/python -m pip install "$(TORCH_PIN)" || { echo "$(TORCH_PIN) is not on the configured indexes; trying PyTorch's CPU index"; \
-		$(BIN)/python -m pip install "$(TORCH_PIN)" --extra-index-url $(TORCH_CPU_INDEX); }
+		$(BIN)/python -m pip install "$(TORCH_PIN)" --extra-index-url $(TORCH_CPU_INDEX) || { \
+		echo "error: $(TORCH_PIN) could not be installed: it is neither on the configured pip indexes nor reachable at $(TORCH_CPU_INDEX). Download its wheel where that site is reachable and run again with PIP_FIND_LINKS=<folder with the wheel> (or TORCH_CPU_INDEX=<a mirror>)." >&2; exit 1; }; }
 	$(BIN)/python -m pip install --find-links $(WHEELHOUSE) -e ".[dev]"
 	# The venv may hold another build of the same version (other flags): this one, now.
 	$(BIN)/python -m pip install --no-deps --force-reinstall $(WHEELHOUSE)/llama_cpp_python-*.whl
