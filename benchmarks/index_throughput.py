@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
 
         seed_python = make_seed_python()
     pages = page_count(pdf)
+    # The PDFs alone, as the seed loads them (the folder also holds two README.md files).
+    pdfs = sorted(pdf.rglob("*.pdf"))
     load_before = os.getloadavg()[0]
 
     ours: list[dict] = []
@@ -239,13 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         steps = ["ours", "seed"] if repeat % 2 == 0 else ["seed", "ours"]
         for step in steps:
             if step == "ours":
-                ours.append(run_ours([pdf], settings, embedder, IndexerTuning(), "ours"))
+                ours.append(run_ours(pdfs, settings, embedder, IndexerTuning(), "ours"))
             elif seed_python is not None:
                 seeds.append(run_seed(seed_python, model_dir, pdf))
     sequential = None
     if not args.no_sequential:
         in_turn = IndexerTuning(read_ahead_files=0)
-        sequential = run_ours([pdf], settings, embedder, in_turn, "ours, in turn")
+        sequential = run_ours(pdfs, settings, embedder, in_turn, "ours, in turn")
 
     # Raw encode of the same chunk texts (the established pipeline/raw comparison).
     raw_run = ours[-1]
@@ -265,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     # -- report -----------------------------------------------------------------------
     first = ours[0]["report"]
     chunks = first.chunks_added
-    print(f"corpus: {pdf} ({pages} pages; ours: {first.indexed} files indexed, "
+    print(f"corpus: {len(pdfs)} PDFs in {pdf} ({pages} pages; ours: {first.indexed} indexed, "
           f"{len(first.skipped)} skipped)")  # fmt: skip
     for skipped in first.skipped:
         print(f"  skipped {Path(skipped.path).name}: {skipped.reason}")

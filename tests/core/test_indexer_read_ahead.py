@@ -234,3 +234,35 @@ def test_reading_in_turn_waits_for_a_full_group_as_before(data_dir, tmp_path, sl
     assert [read for _when, read in emb.calls] == [8]  # one call, after every file was read
     assert indexer.read_ahead is None
     kb.close()
+
+
+def test_an_error_while_embedding_does_not_wait_for_the_readers_pdf(
+    data_dir, tmp_path, monkeypatch
+):
+    """The calling thread fails (the index cannot be read) while the reader is inside a PDF
+    that would take its whole time limit: the run ends with the error at once."""
+    from desktop_rag.core.extract import ExtractLimits, PdfExtractor
+    from tests.core.extract import workers
+
+    folder = many_files(tmp_path / "docs", 3)
+    (folder / "z.pdf").write_bytes(make_pdf([["never finishes"]]))
+    pdf = PdfExtractor(ExtractLimits(pdf_timeout_s=60.0), read_pages=workers.sleep_forever)
+    real = extract.Extractor
+    monkeypatch.setattr(extract, "Extractor", lambda limits: real(limits, pdf=pdf))
+    kb = KnowledgeBase(AppPaths(data_dir), SETTINGS, embedder=FakeEmbedder())
+
+    def broken(*args, **kwargs):
+        time.sleep(1.0)  # the reader is in the PDF by now
+        raise OSError("index unreadable")
+
+    monkeypatch.setattr(kb.store, "vectors_by_content_hash", broken)
+    tuning = IndexerTuning(embed_group=1)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OSError, match="index unreadable"):
+            Indexer(kb.store, kb.embedder, SETTINGS, tuning=tuning).run([folder])
+    finally:
+        pdf.close()
+    assert time.monotonic() - started < 10
+    assert not [t for t in threading.enumerate() if t.name == "desktop-rag-read-ahead"]
+    kb.close()

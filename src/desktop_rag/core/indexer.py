@@ -193,7 +193,11 @@ class Indexer:
                     reads, tuning.read_ahead_files, tuning.read_ahead_texts, self._cancel
                 ) as ahead:
                     self.read_ahead = ahead
-                    self._consume(ahead, ahead.ready)
+                    try:
+                        self._consume(ahead, ahead.ready)
+                    except BaseException:  # leaving now: the reader's PDF must not hold us
+                        extractor.abort()
+                        raise
         return self._finish()
 
     def _read_files(
