@@ -3,9 +3,11 @@
 Embedding dominates the cost, so everything else is arranged around it: files whose size
 and mtime (or content hash) are unchanged cost nothing, vectors of unchanged chunks are
 reused by content hash, texts of many files are embedded together in length-sorted
-slices, and rows are written in large batches. Cancellation is checked between files and
-between embedding slices; a cancelled run writes the files it finished and drops the rest,
-so the index is always consistent.
+slices, and rows are written in large batches. Files are read (extracted, chunked) on a
+thread of their own a bounded number of files ahead (`read_ahead`), so PDF extraction in
+its child process fills the time the embedder would otherwise wait. Cancellation is checked
+between files and between embedding slices; a cancelled run writes the files it finished
+and drops the rest, so the index is always consistent.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from desktop_rag.core.errors import ExtractionError
 from desktop_rag.core.eta import EtaClock
 from desktop_rag.core.extract.reading import os_reason
 from desktop_rag.core.ignore import IgnoreRules
+from desktop_rag.core.read_ahead import ReadAhead
 from desktop_rag.core.reconcile import LOOP_REASON, scan_folder
 from desktop_rag.core.records import Chunk, Document, FileRecord, IndexReport, Progress, SkippedFile
 from desktop_rag.core.settings import Settings
@@ -82,6 +85,14 @@ class IndexerTuning:
     # The group is sorted by length, so 32 loses nothing against 128 (measured 21.5 vs
     # 21.6 chunks/s) and a cancel takes about 1.5 s on 2 cores instead of 6.
     embed_slice: int = 32
+    # Files read (extracted, chunked) ahead of the embedder on a thread of their own, at most
+    # this many files and chunks waiting: a slow embedder never pulls a whole folder into
+    # memory. 0 files: read each file in turn on the calling thread (no overlap).
+    read_ahead_files: int = 8
+    read_ahead_texts: int = 4096
+    # When no file read ahead is waiting (the reader is in a long PDF), embed the pending
+    # texts once this many have gathered instead of idling until `embed_group` is full.
+    embed_early: int = 256
     write_rows: int = 4000  # rows buffered before a LanceDB write
     write_seconds: float = 30.0  # ... or this long since the last write
 
@@ -91,6 +102,26 @@ class _FileWork:
     record: FileRecord
     chunks: list[Chunk]
     vectors: list[np.ndarray | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What reading one file came to, applied to the run by the thread that embeds.
+
+    `outcome`: "unchanged" (nothing to do), "restat" (same bytes, new stat: `record` only),
+    "failed" (`record` and `reason`), "chunked" (`record`, `chunks`, `partial` note) or
+    "dropped" (a cancel cut the extraction short: the file did nothing wrong).
+    """
+
+    outcome: str
+    record: FileRecord | None = None
+    chunks: tuple[Chunk, ...] = ()
+    reason: str = ""
+    partial: str = ""
+
+    @property
+    def texts(self) -> int:
+        return len(self.chunks)
 
 
 class Indexer:
@@ -138,6 +169,10 @@ class Indexer:
         self._chunks_finished = 0  # of those, chunks that have their vectors
         self._total = 0
         self._chunk_limits: tuple[int, int] | None = None  # (size, overlap), see chunk_limits
+        # The reader thread reports progress too: the counts `_report` reads change, and the
+        # callback runs, under this lock, so `done` never goes backwards between threads.
+        self._lock = threading.RLock()
+        self.read_ahead: ReadAhead | None = None  # kept after the run for its statistics
 
     # -- the run --------------------------------------------------------------------
 
@@ -147,18 +182,51 @@ class Indexer:
         files = self._scan(targets)
         self._total = len(files)
         records = {r.path: r for r in self.store.get_files()}
+        tuning = self.tuning
         with extract.Extractor(self.limits) as extractor, _abort_on_cancel(self._cancel, extractor):
-            for path, (size, mtime_ns) in files.items():
-                if self._cancelled():
-                    break
-                self._report("extracting", path)
-                try:
-                    self._visit(extractor, path, size, mtime_ns, records.get(path))
-                except Exception as exc:  # one file's surprise is that file's error alone
-                    log.warning("indexing %s failed", path, exc_info=True)
-                    self._fail(FileRecord(path, size, mtime_ns, "", "error"), _unexpected(exc))
-                self._step()
+            reads = self._read_files(extractor, files, records)
+            if tuning.read_ahead_files <= 0:
+                self._consume(reads, lambda: True)
+            else:
+                # Joined before the extractor closes: the reader thread uses its PDF child.
+                with ReadAhead(
+                    reads, tuning.read_ahead_files, tuning.read_ahead_texts, self._cancel
+                ) as ahead:
+                    self.read_ahead = ahead
+                    try:
+                        self._consume(ahead, ahead.ready)
+                    except BaseException:  # leaving now: the reader's PDF must not hold us
+                        extractor.abort()
+                        raise
         return self._finish()
+
+    def _read_files(
+        self, extractor, files: dict[str, tuple[int, int]], records: dict[str, FileRecord]
+    ) -> Iterator[_Read]:
+        """One `_Read` per file, in order; runs on the reader thread when reading ahead."""
+        for path, (size, mtime_ns) in files.items():
+            if self._cancelled():
+                return
+            self._report("extracting", path)
+            try:
+                yield self._read_file(extractor, path, size, mtime_ns, records.get(path))
+            except Exception as exc:  # one file's surprise is that file's error alone
+                log.warning("indexing %s failed", path, exc_info=True)
+                record = FileRecord(path, size, mtime_ns, "", "error")
+                yield _Read("failed", record, reason=_unexpected(exc))
+
+    def _consume(self, reads: Iterable[_Read], more_ready: Callable[[], bool]) -> None:
+        """Apply reads in order, embedding and writing as they gather (the calling thread)."""
+        for read in reads:
+            if self._cancelled():
+                break
+            try:
+                self._apply(read)
+            except Exception as exc:  # as above: that file's error alone
+                log.warning("indexing %s failed", read.record and read.record.path, exc_info=True)
+                if read.record is not None:
+                    self._fail(read.record, _unexpected(exc))
+            self._step(more_ready())
 
     def run_documents(self, docs: Iterable[Document], total: int = 0) -> IndexReport:
         """Index documents built in memory (benchmarks, samples); `doc.path` is their key.
@@ -175,10 +243,11 @@ class Indexer:
             digest = hashlib.sha256(data).hexdigest()
             old = records.get(doc.path)
             if old is not None and old.content_hash == digest and old.status == "indexed":
-                self._counts["unchanged"] += 1
+                self._apply(_Read("unchanged"))
             else:
-                self._add_document(FileRecord(doc.path, len(data), 0, digest, "indexed"), doc)
-            self._step()
+                record = FileRecord(doc.path, len(data), 0, digest, "indexed")
+                self._apply(self._chunk(record, doc))
+            self._step(True)
         return self._finish()
 
     def _prepare(self) -> None:
@@ -187,11 +256,23 @@ class Indexer:
             self.store.ensure_scalar_indexes()
         else:
             self.store.ensure_tables(self.embedder.name, self.embedder.dim)
+        # Before any reader thread starts: it chunks with these.
+        self._chunk_limits = chunk_limits(
+            self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens
+        )
 
-    def _step(self) -> None:
-        """After each file: embed and write once enough has gathered."""
-        self._visited += 1
-        if self._pending_texts >= self.tuning.embed_group:
+    def _step(self, more_ready: bool) -> None:
+        """After each file: embed and write once enough has gathered.
+
+        `more_ready`: another file is read and waiting. When none is, the reader is busy
+        (a long PDF) and the embedder would idle, so a smaller group is embedded now.
+        """
+        with self._lock:
+            self._visited += 1
+        pending = self._pending_texts
+        if pending >= self.tuning.embed_group or (
+            not more_ready and pending >= self.tuning.embed_early
+        ):
             self._embed_pending()
         self._maybe_write()
 
@@ -236,67 +317,75 @@ class Indexer:
                 self._skipped.append(SkippedFile(str(path), "no such file or folder"))
         return dict(sorted(found.items()))
 
-    def _visit(self, extractor, path: str, size: int, mtime_ns: int, old: FileRecord | None):
+    def _read_file(
+        self, extractor, path: str, size: int, mtime_ns: int, old: FileRecord | None
+    ) -> _Read:
+        """Read, extract and chunk one file; touches no state of the run but progress."""
         # A retry reads again the files that failed and those read only in part.
         retry = self.retry_failed and old is not None and (old.status == "error" or bool(old.error))
         if old is not None and (old.size, old.mtime_ns) == (size, mtime_ns) and not retry:
-            self._counts["unchanged"] += 1
-            return
+            return _Read("unchanged")
         blank = FileRecord(path, size, mtime_ns, "", "error")
         if size > extractor.limits.max_bytes:
-            self._extract_or_fail(extractor, blank)  # refused by size, without reading it
-            return
+            return self._extract_and_chunk(extractor, blank)  # refused by size, unread
         try:
             digest = hash_file(path)
         except OSError as exc:
-            self._fail(blank, os_reason(exc, path))
-            return
+            return _Read("failed", blank, reason=os_reason(exc, path))
         record = FileRecord(path, size, mtime_ns, digest, "indexed")
         if old is not None and old.content_hash == digest and not retry:
             # Same bytes, new stat (touched, copied back): no extraction, no embedding.
-            self._records_only.append(
+            return _Read(
+                "restat",
                 FileRecord(
                     path, size, mtime_ns, digest, old.status, old.error, old.chunk_count, old.kind
-                )
+                ),
             )
-            self._counts["unchanged"] += 1
-            return
-        doc = self._extract_or_fail(extractor, record)
-        if doc is not None:
-            if doc.partial:  # the pages read are indexed; the note says what is missing
-                note = f"partly indexed: {doc.partial}"
-                record = replace(record, error=note)
-                self._partial.append(SkippedFile(record.path, note))
-            self._add_document(record, doc)
+        return self._extract_and_chunk(extractor, record)
 
-    def _extract_or_fail(self, extractor, record: FileRecord) -> Document | None:
+    def _extract_and_chunk(self, extractor, record: FileRecord) -> _Read:
         def on_page(number: int, total: int) -> None:
             if number % 25 == 0 or number == total:  # a long PDF shows its pages going by
                 self._report("extracting", record.path, page=number, pages=total)
 
         try:
-            return extractor.extract(Path(record.path), on_page=on_page)
+            doc = extractor.extract(Path(record.path), on_page=on_page)
         except ExtractionError as exc:
-            if not self._cancelled():  # a cancel cut it short: the file did nothing wrong
-                self._fail(record, exc.reason)
-            return None
+            if self._cancelled():  # a cancel cut it short: the file did nothing wrong
+                return _Read("dropped")
+            return _Read("failed", record, reason=exc.reason)
+        if doc.partial:  # the pages read are indexed; the note says what is missing
+            record = replace(record, error=f"partly indexed: {doc.partial}")
+        return self._chunk(record, doc)
 
-    def _add_document(self, record: FileRecord, doc: Document) -> None:
-        if self._chunk_limits is None:
-            self._chunk_limits = chunk_limits(
-                self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens
-            )
+    def _chunk(self, record: FileRecord, doc: Document) -> _Read:
+        assert self._chunk_limits is not None  # set by _prepare
         chunks = chunk_document(doc, self.embedder.token_offsets, *self._chunk_limits)
         if not chunks:
-            self._fail(record, "no text found in the file")
-            return
+            return _Read("failed", record, reason="no text found in the file")
         record = FileRecord(
             record.path, record.size, record.mtime_ns, record.content_hash, "indexed",
             record.error, len(chunks), doc.kind,
         )  # fmt: skip
-        self._pending.append(_FileWork(record, chunks, [None] * len(chunks)))
-        self._pending_texts += len(chunks)
-        self._chunks_seen += len(chunks)
+        return _Read("chunked", record, tuple(chunks), partial=record.error if doc.partial else "")
+
+    def _apply(self, read: _Read) -> None:
+        """Add one file's read to the run: counts, failures, chunks waiting for vectors."""
+        if read.outcome == "unchanged":
+            self._counts["unchanged"] += 1
+        elif read.outcome == "restat":
+            self._records_only.append(read.record)
+            self._counts["unchanged"] += 1
+        elif read.outcome == "failed":
+            self._fail(read.record, read.reason)
+        elif read.outcome == "chunked":
+            if read.partial:
+                self._partial.append(SkippedFile(read.record.path, read.partial))
+            with self._lock:
+                chunks = list(read.chunks)
+                self._pending.append(_FileWork(read.record, chunks, [None] * len(chunks)))
+                self._pending_texts += len(chunks)
+                self._chunks_seen += len(chunks)
 
     def _fail(self, record: FileRecord, reason: str) -> None:
         failed = FileRecord(record.path, record.size, record.mtime_ns, record.content_hash,
@@ -322,7 +411,8 @@ class Indexer:
         order = sorted(texts, key=lambda h: len(texts[h]), reverse=True)
         step = self.tuning.embed_slice
         for i in range(0, len(order), step):
-            self._embedded_share = i / len(order)
+            with self._lock:
+                self._embedded_share = i / len(order)
             self._report("embedding", self._pending[-1].record.path)  # waits while paused
             if self._cancelled():
                 return
@@ -342,10 +432,11 @@ class Indexer:
             work.vectors = [known[c.content_hash] for c in work.chunks]
             self._ready.append(work)
             self._ready_rows += len(work.chunks)
-        self._chunks_finished += self._pending_texts
-        self._pending = []
-        self._pending_texts = 0
-        self._embedded_share = 0.0
+        with self._lock:
+            self._chunks_finished += self._pending_texts
+            self._pending = []
+            self._pending_texts = 0
+            self._embedded_share = 0.0
 
     def _embed_one_by_one(self, part: list[str], texts: dict[str, str]) -> tuple[list, list[str]]:
         """(vectors, hashes) of the texts the model takes; the others are left out, and the
@@ -407,8 +498,13 @@ class Indexer:
             return False
 
     def _report(self, phase: str, current: str, *, page: int = 0, pages: int = 0) -> None:
+        """Progress from either thread; the callback may block (a paused job holds still)."""
         if self._progress is None:
             return
+        with self._lock:
+            self._report_locked(phase, current, page, pages)
+
+    def _report_locked(self, phase: str, current: str, page: int, pages: int) -> None:
         # A file is done once it has its vectors. Embedding takes most of the time, so a count
         # of files read would race to the end of each group and then stand still for minutes.
         pending = len(self._pending)
