@@ -27,9 +27,10 @@ import shutil
 import statistics
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
+from lancedb.index import FTS, BTree
+
 from _common import BENCH_DIR, SHARED, peak_rss_mb
 from desktop_rag.core.embedder import SentenceTransformerEmbedder
 from desktop_rag.core.knowledge_base import KnowledgeBase
@@ -38,7 +39,6 @@ from desktop_rag.core.records import Chunk, FileRecord
 from desktop_rag.core.settings import Settings
 from desktop_rag.core.store import Store
 from desktop_rag.core.store_schema import under_predicate
-from lancedb.index import FTS, BTree
 
 WORK = BENCH_DIR / "scale"
 WRITE_ROWS = 4000  # IndexerTuning.write_rows
@@ -248,24 +248,35 @@ def main() -> int:
         m = measure(kb, questions, query_vectors)
         fts_s, btree_s = fts_and_scalar_rebuild(store)
         mb = 1 << 20
-        print(f"\n{size:,} chunks  (written in {fill_s:.0f} s: add {writing:.0f} s, "
-              f"{runs} optimizes {folding:.0f} s, final optimize {finishing:.1f} s)")
-        print(f"  build   vector index {vector_s:7.1f} s ({action.value})   keyword FTS x3 "
-              f"{fts_s:6.1f} s   B-tree x2 {btree_s:5.1f} s   (from scratch)")
+        print(
+            f"\n{size:,} chunks  (written in {fill_s:.0f} s: add {writing:.0f} s, "
+            f"{runs} optimizes {folding:.0f} s, final optimize {finishing:.1f} s)"
+        )
+        print(
+            f"  build   vector index {vector_s:7.1f} s ({action.value})   keyword FTS x3 "
+            f"{fts_s:6.1f} s   B-tree x2 {btree_s:5.1f} s   (from scratch)"
+        )
         for name in ("dense", "keyword", "hybrid"):
             p50, p90 = m[name]
             aim = "   aim p50 <= 50 ms" if name == "hybrid" else ""
             print(f"  {name:<8} p50 {p50:7.1f} ms   p90 {p90:7.1f} ms   (embedding included){aim}")
         print(f"  embed    p50 {m['embed'][0]:7.1f} ms   (MiniLM, one question)")
         ann, exact = m["ann40"][0], m["exact"][0]
-        print(f"  vector search, 40 rows: index {ann:6.1f} ms   exact scan {exact:6.1f} ms"
-              f"   {exact / ann:5.1f}x faster")
-        print(f"  one folder (prefilter)  {m['folder'][0]:6.1f} ms   recall@10 "
-              f"{m['folder_recall']:.3f}")
+        print(
+            f"  vector search, 40 rows: index {ann:6.1f} ms   exact scan {exact:6.1f} ms"
+            f"   {exact / ann:5.1f}x faster"
+        )
+        print(
+            f"  one folder (prefilter)  {m['folder'][0]:6.1f} ms   recall@10 "
+            f"{m['folder_recall']:.3f}"
+        )
         print(f"  recall@10 vs exact {m['recall']:.3f}   aim >= 0.98")
         print(f"  RSS now {rss_mb():6.0f} MB   peak {peak_rss_mb():6.0f} MB   aim <= 2048 MB")
-        print(f"  disk    index {final / mb:7.0f} MB   peak while writing {disk.peak / mb:7.0f} MB"
-              f"   ({disk.peak / final:.2f}x final, aim <= 2x)", flush=True)
+        print(
+            f"  disk    index {final / mb:7.0f} MB   peak while writing {disk.peak / mb:7.0f} MB"
+            f"   ({disk.peak / final:.2f}x final, aim <= 2x)",
+            flush=True,
+        )
     kb.close()
     if args.clean:
         shutil.rmtree(WORK / "data", ignore_errors=True)
