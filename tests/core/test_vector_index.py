@@ -8,7 +8,6 @@ import threading
 import numpy as np
 import pytest
 
-from desktop_rag.core import store as store_mod
 from desktop_rag.core import vector_index
 from desktop_rag.core.embedder import FakeEmbedder
 from desktop_rag.core.knowledge_base import KnowledgeBase
@@ -17,6 +16,7 @@ from desktop_rag.core.records import Chunk, FileRecord
 from desktop_rag.core.settings import Settings
 from desktop_rag.core.store import VECTOR_INDEX, Store
 from desktop_rag.core.store_schema import under_predicate
+from desktop_rag.core.store_versions import read_latest
 from desktop_rag.core.vector_index import Action, plan
 
 DIM = 32
@@ -166,9 +166,9 @@ def test_a_search_that_lost_its_version_is_run_again():
             raise OSError("LanceError(IO): Not found: chunks.lance/data/x.lance")
         return [{"path": "/a"}]
 
-    assert store_mod._read_latest(flaky) == [{"path": "/a"}] and len(calls) == 2
+    assert read_latest(flaky) == [{"path": "/a"}] and len(calls) == 2
     with pytest.raises(ValueError):
-        store_mod._read_latest(lambda: (_ for _ in ()).throw(ValueError("bad query")))
+        read_latest(lambda: (_ for _ in ()).throw(ValueError("bad query")))
 
 
 def test_an_index_from_before_gets_its_vector_index_and_tiny_ones_none(tmp_path, monkeypatch):

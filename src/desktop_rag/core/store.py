@@ -12,23 +12,16 @@ Every predicate is built with `sql_str`, since paths may contain quotes.
 Not thread-safe for writes: one owner (the KnowledgeBase's lock) serialises them. Searches
 and `update_vector_index` may run beside a writer: LanceDB commits are versioned, readers
 see the last committed version, and a build's commit lands after the writes made meanwhile.
-
-Disk: compaction and index rebuilds rewrite files; the versions they replace are deleted at
-once (not after minutes), so an index being filled peaks near twice its final size instead
-of piling up every rewrite. A search that opened a version just before its files were
-deleted (here or in another process: the CLI beside the app) fails with "not found"; it is
-run once more, on the latest version.
+Versions replaced by compaction are deleted at once; see `store_versions`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -59,6 +52,12 @@ from desktop_rag.core.store_schema import (
     under_predicate,
     write_manifest,
 )
+from desktop_rag.core.store_versions import (
+    optimize_table,
+    read_latest,
+    read_trained_rows,
+    write_trained_rows,
+)
 from desktop_rag.core.tokens import cjk_query_terms, cjk_terms, has_cjk, name_words
 from desktop_rag.core.vector_index import Action, index_config, plan, search_params
 from desktop_rag.core.write_marker import IndexWriteLock
@@ -73,10 +72,7 @@ OPTIMIZE_UNINDEXED_ROWS = 2000
 # proportion to the table, so a big table folds in bigger, rarer steps (unindexed rows are
 # still searched, by brute force).
 OPTIMIZE_UNINDEXED_SHARE = 0.05
-# Versions replaced by a compaction or index rebuild are deleted at once (see module notes).
-CLEANUP_OLDER_THAN = timedelta(0)
 VECTOR_INDEX = "vector_idx"
-VECTOR_INDEX_STATE = "vector_index.json"  # rows the vector index was trained on
 # Columns named by predicates (`path = …`, `IN (…)`, folder filters, vector reuse by hash).
 SCALAR_INDEXES = {"chunks": ("path", "content_hash"), "files": ("path",)}
 
@@ -445,7 +441,7 @@ class Store:
                 query = query.where(where, prefilter=True)
             return query.select([*RESULT_COLUMNS, "_distance"]).limit(limit).to_list()
 
-        return _rows(_read_latest(run))
+        return _rows(read_latest(run))
 
     def search_keyword(self, query: str, limit: int, where: str | None = None) -> list[dict]:
         """BM25 over the text and file names; CJK queries also over character bigrams."""
@@ -464,7 +460,7 @@ class Store:
                 search = search.where(where, prefilter=True)
             return search.select([*RESULT_COLUMNS, "_score"]).limit(limit).to_list()
 
-        return _rows(_read_latest(run))
+        return _rows(read_latest(run))
 
     def scan_chunks(self, columns: Sequence[str]) -> pa.Table:
         """These columns of every chunk (for checks, repair and benchmarks); `path` as the
@@ -570,7 +566,7 @@ class Store:
         try:
             with self._lock.exclusive():  # compaction rewrites what another writer may touch
                 for table in (self._chunks, self._files):
-                    _optimize(table)
+                    optimize_table(table)
         finally:
             self._maintenance.release()
         return True
@@ -581,12 +577,11 @@ class Store:
         """Rows the vector index was trained on; None when there is no vector index."""
         if not self.ready or VECTOR_INDEX not in {i.name for i in self._chunks.list_indices()}:
             return None
-        try:
-            state = json.loads((self.index_dir / VECTOR_INDEX_STATE).read_text("utf-8"))
-            return int(state["trained_rows"])
-        except (OSError, ValueError, KeyError, TypeError):
-            stats = self._chunks.index_stats(VECTOR_INDEX)  # built elsewhere: its rows now
-            return stats.num_indexed_rows if stats is not None else 0
+        trained = read_trained_rows(self.index_dir)
+        if trained is None:  # built without the state file: count its rows now
+            stats = self._chunks.index_stats(VECTOR_INDEX)
+            trained = stats.num_indexed_rows if stats is not None else 0
+        return trained
 
     def update_vector_index(self) -> Action:
         """Build the approximate vector index once the table is big enough, train it again
@@ -606,11 +601,9 @@ class Store:
                 return action
             started = time.monotonic()
             self._chunks.create_index("vector", config=index_config(rows), replace=True)
-            state = self.index_dir / VECTOR_INDEX_STATE
-            state.with_suffix(".tmp").write_text(json.dumps({"trained_rows": rows}), "utf-8")
-            os.replace(state.with_suffix(".tmp"), state)
+            write_trained_rows(self.index_dir, rows)
             with self._lock.exclusive():  # deletes the replaced index; compacts what came meanwhile
-                _optimize(self._chunks)
+                optimize_table(self._chunks)
             log.info("vector index: %s on %d rows in %.1f s", action.value, rows,
                      time.monotonic() - started)  # fmt: skip
         return action
@@ -626,24 +619,6 @@ class Store:
     def _require(self) -> None:
         if not self.ready:
             raise RuntimeError("Store.ensure_tables must be called before writing")
-
-
-def _read_latest(run: Callable[[], list[dict]]) -> list[dict]:
-    """`run()`, once more if the version it read was deleted under it (module notes)."""
-    try:
-        return run()
-    except (OSError, RuntimeError, ValueError) as exc:
-        message = str(exc).lower()
-        if "not found" not in message and "no such file" not in message:
-            raise
-        log.info("a search lost its version to a cleanup; searching again: %s", exc)
-        return run()
-
-
-def _optimize(table) -> None:
-    with warnings.catch_warnings():  # LanceDB warns about cleanup 0; see module notes
-        warnings.simplefilter("ignore", UserWarning)
-        table.optimize(cleanup_older_than=CLEANUP_OLDER_THAN)
 
 
 def _rows(rows: list[dict]) -> list[dict]:
