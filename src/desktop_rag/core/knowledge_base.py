@@ -4,10 +4,16 @@ A KnowledgeBase owns the store and the embedder. Writers (index, remove, move, o
 are serialised by a lock; searches do not take it, so an answer is not held up by an
 indexing run on another thread (LanceDB reads see the last committed version, and the
 embedder serialises its own calls, a slice of at most a few seconds).
+
+After each indexing run, on the caller's thread (the index service's worker, or the CLI)
+but outside the write lock, the approximate vector index is built or trained again when
+the table has grown enough (`Store.update_vector_index`): minutes at a million chunks,
+during which searches and other writers go on.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +31,9 @@ from desktop_rag.core.records import Document, FileRecord, Hit, IndexReport, Pro
 from desktop_rag.core.retrieval import RetrievalConfig, Retriever
 from desktop_rag.core.settings import Settings
 from desktop_rag.core.store import Store
+from desktop_rag.core.vector_index import Action
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,9 @@ class KnowledgeBase:
                 limits=self._limits,
                 retry_failed=retry_failed,
             )
-            return indexer.run(targets)
+            report = indexer.run(targets)
+        self.update_vector_index()
+        return report
 
     def index_documents(
         self,
@@ -142,7 +153,9 @@ class KnowledgeBase:
             indexer = Indexer(
                 self.store, self.embedder, self.settings, progress=progress, cancel=cancel
             )
-            return indexer.run_documents(docs, total)
+            report = indexer.run_documents(docs, total)
+        self.update_vector_index()
+        return report
 
     def remove(self, targets: Sequence[Path]) -> int:
         """Forget files or whole folders (keys as the folder walk spells them, see
@@ -168,6 +181,17 @@ class KnowledgeBase:
         """Compact the tables and fold new rows into the keyword indexes."""
         with self._write_lock:
             self.store.optimize(force=True)
+        self.update_vector_index()
+
+    def update_vector_index(self) -> Action:
+        """Build or retrain the approximate vector index if due (see the module notes);
+        returns what was done. A failure is logged, never raised: searches stay exact
+        (or use the previous index) and the next run tries again."""
+        try:
+            return self.store.update_vector_index()
+        except Exception:
+            log.warning("building the vector index failed; will try again", exc_info=True)
+            return Action.NONE
 
     # -- reading ----------------------------------------------------------------------
 

@@ -9,13 +9,18 @@ each operation on its own):
 - moving: chunks first, then records.
 Every predicate is built with `sql_str`, since paths may contain quotes.
 
-Not thread-safe: one owner (the KnowledgeBase's lock) serialises calls.
+Not thread-safe for writes: one owner (the KnowledgeBase's lock) serialises them. Searches
+and `update_vector_index` may run beside a writer: LanceDB commits are versioned, readers
+see the last committed version, and a build's commit lands after the writes made meanwhile.
+Versions replaced by compaction are deleted at once; see `store_versions`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +35,7 @@ import pyarrow.compute as pc
 from lancedb.index import FTS, BTree
 from lancedb.query import BooleanQuery, MatchQuery, MultiMatchQuery, Occur
 
+from desktop_rag.core import vector_index
 from desktop_rag.core.errors import IndexMismatchError
 from desktop_rag.core.path_keys import display_path, from_storage, to_storage
 from desktop_rag.core.records import Chunk, FileRecord
@@ -46,13 +52,27 @@ from desktop_rag.core.store_schema import (
     under_predicate,
     write_manifest,
 )
+from desktop_rag.core.store_versions import (
+    optimize_table,
+    read_latest,
+    read_trained_rows,
+    write_trained_rows,
+)
 from desktop_rag.core.tokens import cjk_query_terms, cjk_terms, has_cjk, name_words
+from desktop_rag.core.vector_index import Action, index_config, plan, search_params
 from desktop_rag.core.write_marker import IndexWriteLock
+
+log = logging.getLogger(__name__)
 
 # Optimizing rewrites data and rebuilds index segments: worth it only once this much
 # has piled up (a watcher's one-file updates would otherwise pay it on every save).
 OPTIMIZE_FRAGMENTS = 24
 OPTIMIZE_UNINDEXED_ROWS = 2000
+# ...or this share of the table: folding rows into the keyword indexes costs time in
+# proportion to the table, so a big table folds in bigger, rarer steps (unindexed rows are
+# still searched, by brute force).
+OPTIMIZE_UNINDEXED_SHARE = 0.05
+VECTOR_INDEX = "vector_idx"
 # Columns named by predicates (`path = …`, `IN (…)`, folder filters, vector reuse by hash).
 SCALAR_INDEXES = {"chunks": ("path", "content_hash"), "files": ("path",)}
 
@@ -73,9 +93,23 @@ class Recovery:
 
 
 class Store:
-    def __init__(self, index_dir: Path, *, on_wait: Callable[[str], None] | None = None):
-        """`on_wait(message)`: told when another process holds the write lock for long."""
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        on_wait: Callable[[str], None] | None = None,
+        vector_index_min_rows: int | None = None,
+    ):
+        """`on_wait(message)`: told when another process holds the write lock for long;
+        `vector_index_min_rows`: chunks from which an approximate vector index pays
+        (default `vector_index.MIN_ROWS`, read when the store opens)."""
         self.index_dir = Path(index_dir)
+        self.vector_index_min_rows = (
+            vector_index.MIN_ROWS if vector_index_min_rows is None else vector_index_min_rows
+        )
+        # Compaction and a vector index build must not run together (the build's commit
+        # would conflict with the rewritten fragments): one at a time in this process.
+        self._maintenance = threading.Lock()
         self.index_dir.mkdir(parents=True, exist_ok=True)
         # Interval 0: see writes of another process (the CLI beside the app) at once.
         self._db = lancedb.connect(self.index_dir, read_consistency_interval=timedelta(0))
@@ -381,16 +415,33 @@ class Store:
             errors=self._files.count_rows("status = 'error'"),
         )
 
-    def search_vector(self, vector: np.ndarray, limit: int, where: str | None = None) -> list[dict]:
-        """Nearest chunks by cosine; `where` (SQL) narrows the rows before the search."""
+    def search_vector(
+        self, vector: np.ndarray, limit: int, where: str | None = None, *, exact: bool = False
+    ) -> list[dict]:
+        """Nearest chunks by cosine; `where` (SQL) narrows the rows before the search.
+
+        With a vector index the candidates come from it and are re-scored exactly
+        (`vector_index.search_params`), so `_distance` is the true cosine distance in [0, 2];
+        `exact`: scan every vector instead (the reference recall is measured against).
+        """
         if not self.ready:
             return []
-        query = self._chunks.search(
-            np.asarray(vector, dtype=np.float32), vector_column_name="vector"
-        ).distance_type("cosine")
-        if where:
-            query = query.where(where, prefilter=True)
-        return _rows(query.select([*RESULT_COLUMNS, "_distance"]).limit(limit).to_list())
+
+        def run() -> list[dict]:
+            query = self._chunks.search(
+                np.asarray(vector, dtype=np.float32), vector_column_name="vector"
+            ).distance_type("cosine")
+            if exact:
+                query = query.bypass_vector_index()
+            else:
+                params = search_params(limit)
+                query = query.nprobes(params.nprobes).ef(params.ef)
+                query = query.refine_factor(params.refine_factor)
+            if where:
+                query = query.where(where, prefilter=True)
+            return query.select([*RESULT_COLUMNS, "_distance"]).limit(limit).to_list()
+
+        return _rows(read_latest(run))
 
     def search_keyword(self, query: str, limit: int, where: str | None = None) -> list[dict]:
         """BM25 over the text and file names; CJK queries also over character bigrams."""
@@ -402,10 +453,14 @@ class Store:
             fts = BooleanQuery([(Occur.SHOULD, english), (Occur.SHOULD, MatchQuery(terms, "cjk"))])
         else:
             fts = english
-        search = self._chunks.search(fts, query_type="fts")
-        if where:
-            search = search.where(where, prefilter=True)
-        return _rows(search.select([*RESULT_COLUMNS, "_score"]).limit(limit).to_list())
+
+        def run() -> list[dict]:
+            search = self._chunks.search(fts, query_type="fts")
+            if where:
+                search = search.where(where, prefilter=True)
+            return search.select([*RESULT_COLUMNS, "_score"]).limit(limit).to_list()
+
+        return _rows(read_latest(run))
 
     def scan_chunks(self, columns: Sequence[str]) -> pa.Table:
         """These columns of every chunk (for checks, repair and benchmarks); `path` as the
@@ -490,21 +545,68 @@ class Store:
             return False
         fragments = self._chunks.stats()["fragment_stats"]["num_fragments"]
         stats = self._chunks.index_stats("text_idx")
-        unindexed = stats.num_unindexed_rows if stats is not None else 0
-        return fragments >= OPTIMIZE_FRAGMENTS or unindexed >= OPTIMIZE_UNINDEXED_ROWS
+        if stats is None:
+            return fragments >= OPTIMIZE_FRAGMENTS
+        rows = stats.num_indexed_rows + stats.num_unindexed_rows
+        enough = max(OPTIMIZE_UNINDEXED_ROWS, int(rows * OPTIMIZE_UNINDEXED_SHARE))
+        return fragments >= OPTIMIZE_FRAGMENTS or stats.num_unindexed_rows >= enough
 
     def optimize(self, force: bool = False) -> bool:
-        """Compact fragments, fold new rows into the keyword indexes, drop old versions.
+        """Compact fragments, fold new rows into the keyword and vector indexes, delete the
+        versions this replaced.
 
-        Without `force`, only when `needs_optimize()`; returns whether it ran. Until then
+        Without `force`, only when `needs_optimize()` and no vector index build is under
+        way (a writer never waits minutes for one); returns whether it ran. Until then
         LanceDB searches unindexed rows by brute force, so results are never missing.
         """
         if not self.ready or not (force or self.needs_optimize()):
             return False
-        with self._lock.exclusive():  # compaction rewrites what another writer may touch
-            for table in (self._chunks, self._files):
-                table.optimize(cleanup_older_than=timedelta(minutes=5))
+        if not self._maintenance.acquire(blocking=force):
+            return False
+        try:
+            with self._lock.exclusive():  # compaction rewrites what another writer may touch
+                for table in (self._chunks, self._files):
+                    optimize_table(table)
+        finally:
+            self._maintenance.release()
         return True
+
+    # -- the approximate vector index -----------------------------------------------
+
+    def vector_index_rows(self) -> int | None:
+        """Rows the vector index was trained on; None when there is no vector index."""
+        if not self.ready or VECTOR_INDEX not in {i.name for i in self._chunks.list_indices()}:
+            return None
+        trained = read_trained_rows(self.index_dir)
+        if trained is None:  # built without the state file: count its rows now
+            stats = self._chunks.index_stats(VECTOR_INDEX)
+            trained = stats.num_indexed_rows if stats is not None else 0
+        return trained
+
+    def update_vector_index(self) -> Action:
+        """Build the approximate vector index once the table is big enough, train it again
+        once the table has grown enough (`vector_index.plan`); returns what was done.
+
+        Minutes at a million chunks on 2 cores. Takes no write lock: searches and writes go
+        on meanwhile (rows written during the build stay unindexed, searched exactly, until
+        the next `optimize` folds them in). Raises LanceDB's error if another process
+        compacted the table under the build; the next call tries again.
+        """
+        if not self.ready:
+            return Action.NONE
+        with self._maintenance:
+            rows = self._chunks.count_rows()
+            action = plan(rows, self.vector_index_rows(), min_rows=self.vector_index_min_rows)
+            if action is Action.NONE:
+                return action
+            started = time.monotonic()
+            self._chunks.create_index("vector", config=index_config(rows), replace=True)
+            write_trained_rows(self.index_dir, rows)
+            with self._lock.exclusive():  # deletes the replaced index; compacts what came meanwhile
+                optimize_table(self._chunks)
+            log.info("vector index: %s on %d rows in %.1f s", action.value, rows,
+                     time.monotonic() - started)  # fmt: skip
+        return action
 
     def size_bytes(self) -> int:
         total = 0

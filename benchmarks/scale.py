@@ -1,0 +1,284 @@
+"""Retrieval at scale: 10,000 to 1,000,000 chunks, approximate vector index against exact.
+
+    .venv/bin/python benchmarks/scale.py [--sizes 10000,100000,1000000] [--queries 30]
+
+One chunk table grows through the sizes, written the way the indexer writes (`Store.
+write_files` in groups of 4,000 rows, `Store.optimize` whenever `needs_optimize`), then
+finished the way an index run finishes (`optimize`, `KnowledgeBase.update_vector_index`).
+Chunks are synthetic but realistic: texts are paragraphs of ../shared/corpus (the rust book)
+cut and mixed, vectors are real MiniLM embeddings of a sample of those paragraphs, mixed and
+perturbed the same way (so neighbourhoods are as crowded as real text's, unlike uniform noise).
+Per size it prints:
+- build time of each index: vector (HNSW), keyword (FTS, 3 columns, from scratch), scalar
+  (B-tree), and the time spent folding rows in while writing;
+- p50/p90 of dense, keyword and hybrid retrieval through the project's KnowledgeBase
+  (query embedding with the real MiniLM included), and the exact scan as the baseline;
+- recall@10 of the index against the exact scan (`bypass_vector_index`);
+- RSS (now and peak), index size on disk, and peak disk use while writing (sampled).
+The table is kept in `.bench/scale/` unless `--clean`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import threading
+import time
+
+import numpy as np
+from lancedb.index import FTS, BTree
+
+from _common import BENCH_DIR, SHARED, peak_rss_mb
+from desktop_rag.core.embedder import SentenceTransformerEmbedder
+from desktop_rag.core.knowledge_base import KnowledgeBase
+from desktop_rag.core.paths import AppPaths, default_embedder_dir
+from desktop_rag.core.records import Chunk, FileRecord
+from desktop_rag.core.settings import Settings
+from desktop_rag.core.store import Store
+from desktop_rag.core.store_schema import under_predicate
+
+WORK = BENCH_DIR / "scale"
+WRITE_ROWS = 4000  # IndexerTuning.write_rows
+PER_FILE = 10
+SAMPLE = 4000  # paragraphs embedded for real
+HELD_OUT = 60  # of them, never stored: the questions
+
+
+def paragraphs() -> list[str]:
+    out = []
+    for path in sorted((SHARED / "corpus" / "rust-book").rglob("*.md")):
+        for para in re.split(r"\n\s*\n", path.read_text(encoding="utf-8", errors="ignore")):
+            para = " ".join(para.split())
+            if 80 <= len(para) <= 1500:
+                out.append(para)
+    return out
+
+
+def real_sample(embedder) -> tuple[list[str], np.ndarray]:
+    """SAMPLE corpus paragraphs and their MiniLM vectors (cached: minutes on 2 cores)."""
+    cache = WORK / f"sample-{SAMPLE}.npz"
+    if cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        return list(data["texts"]), data["vectors"]
+    paras = paragraphs()
+    rng = np.random.default_rng(1)
+    texts = [paras[i] for i in rng.permutation(len(paras))[:SAMPLE]]
+    vectors = embedder.embed(texts)
+    WORK.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, texts=np.array(texts), vectors=vectors)
+    return texts, vectors
+
+
+class Synth:
+    """Chunk i: paragraph a with words of paragraph b, vector a + w·b + noise, normalized."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray):
+        self.texts = [t.split() for t in texts]
+        self.vectors = vectors
+
+    def batch(self, first: int, rows: int) -> list:
+        rng = np.random.default_rng(first)
+        n = len(self.texts)
+        a, b = rng.integers(0, n, rows), rng.integers(0, n, rows)
+        w = rng.uniform(0, 0.5, (rows, 1)).astype(np.float32)
+        noise = rng.standard_normal((rows, self.vectors.shape[1])).astype(np.float32) * 0.03
+        v = self.vectors[a] + w * self.vectors[b] + noise
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        items = []
+        for f in range(rows // PER_FILE):
+            file_no = (first // PER_FILE) + f
+            path = f"/home/u/docs/area{file_no % 50:02}/file{file_no:07}.md"
+            chunks = []
+            for j in range(PER_FILE):
+                i = f * PER_FILE + j
+                words = self.texts[a[i]]
+                extra = self.texts[b[i]][: int(len(self.texts[b[i]]) * float(w[i, 0]))]
+                text = " ".join(words + extra)
+                chunk = Chunk(path, j, text, 0, len(text), content_hash=f"{file_no}#{j}")
+                chunks.append((chunk, v[i]))
+            record = FileRecord(path, 1, 1, f"h{file_no}", "indexed", None, PER_FILE, "text")
+            items.append((record, chunks))
+        return items
+
+
+class DiskSampler:
+    """Largest size of a folder seen while running (a thread sampling every `every` s)."""
+
+    def __init__(self, store: Store, every: float = 1.0):
+        self.store, self.every, self.peak = store, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.store.size_bytes())
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.store.size_bytes())
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timings(fn, queries: list) -> tuple[float, float]:
+    """p50 and p90 in ms of fn(query) over the queries (after one warm-up call)."""
+    fn(queries[0])
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        fn(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.9))]
+
+
+def grow(store: Store, synth: Synth, have: int, target: int) -> tuple[float, float, int]:
+    """Write rows up to `target` as the indexer does; (write s, optimize s, optimizes)."""
+    writing = folding = 0.0
+    runs = 0
+    for first in range(have, target, WRITE_ROWS):
+        items = synth.batch(first, min(WRITE_ROWS, target - first))
+        t0 = time.perf_counter()
+        store.write_files(items)
+        t1 = time.perf_counter()
+        runs += store.optimize()
+        writing += t1 - t0
+        folding += time.perf_counter() - t1
+    return writing, folding, runs
+
+
+def fts_and_scalar_rebuild(store: Store) -> tuple[float, float]:
+    """Seconds to build the keyword indexes and the B-trees from scratch on this table."""
+    chunks = store._chunks
+    english = FTS(base_tokenizer="simple", language="English", stem=True)
+    cjk = FTS(base_tokenizer="whitespace", stem=False, remove_stop_words=False,
+              lower_case=False, ascii_folding=False, max_token_length=8)  # fmt: skip
+    t0 = time.perf_counter()
+    chunks.create_index("text", config=english, replace=True)
+    chunks.create_index("context", config=english, replace=True)
+    chunks.create_index("cjk", config=cjk, replace=True)
+    t1 = time.perf_counter()
+    for column in ("path", "content_hash"):
+        chunks.create_index(column, config=BTree(), replace=True)
+    t2 = time.perf_counter()
+    store.optimize(force=True)  # drop the replaced index files
+    return t1 - t0, t2 - t1
+
+
+def measure(kb: KnowledgeBase, questions: list[str], vectors: np.ndarray) -> dict:
+    store = kb.store
+    kb.search_keyword(questions[0])
+    out = {
+        "dense": timings(lambda q: kb.search_dense(q, 10), questions),
+        "keyword": timings(lambda q: kb.search_keyword(q, 10), questions),
+        "hybrid": timings(lambda q: kb.search(q, 10), questions),
+        "embed": timings(lambda q: kb.embed_texts([q]), questions),
+    }
+    vecs = list(vectors)
+    out["exact"] = timings(lambda v: store.search_vector(v, 40, exact=True), vecs)
+    out["ann40"] = timings(lambda v: store.search_vector(v, 40), vecs)
+    folder = under_predicate("/home/u/docs/area07")
+    out["folder"] = timings(lambda v: store.search_vector(v, 40, folder), vecs)
+    recalls, folder_recalls = [], []
+    for v in vectors:
+        approx = {r["id"] for r in store.search_vector(v, 10)}
+        exact = {r["id"] for r in store.search_vector(v, 10, exact=True)}
+        recalls.append(len(approx & exact) / max(1, len(exact)))
+        approx = {r["id"] for r in store.search_vector(v, 10, folder)}
+        exact = {r["id"] for r in store.search_vector(v, 10, folder, exact=True)}
+        folder_recalls.append(len(approx & exact) / max(1, len(exact)))
+    out["recall"] = float(np.mean(recalls))
+    out["folder_recall"] = float(np.mean(folder_recalls))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--clean", action="store_true", help="delete the table afterwards")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    embedder = SentenceTransformerEmbedder(default_embedder_dir())
+    texts, vectors = real_sample(embedder)
+    questions = [" ".join(t.split()[:12]) for t in texts[:HELD_OUT]][: args.queries]
+    query_vectors = embedder.embed(questions)
+    synth = Synth(texts[HELD_OUT:], vectors[HELD_OUT:])
+    data = WORK / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    paths = AppPaths(data)
+    kb = KnowledgeBase(paths, Settings(), embedder=embedder)
+    kb.store.ensure_tables(embedder.name, embedder.dim)
+    have = 0
+    print(f"scale: {len(texts) - HELD_OUT} real MiniLM vectors mixed into synthetic chunks; "
+          f"{len(questions)} questions; {os.cpu_count()} CPUs", flush=True)  # fmt: skip
+    for size in sizes:
+        store = kb.store
+        t0 = time.perf_counter()
+        with DiskSampler(store) as disk:
+            writing, folding, runs = grow(store, synth, have, size)
+            t1 = time.perf_counter()
+            store.optimize()  # an index run's end (Indexer._finish)
+            finishing = time.perf_counter() - t1
+            t1 = time.perf_counter()
+            action = kb.update_vector_index()
+            vector_s = time.perf_counter() - t1
+        fill_s = time.perf_counter() - t0
+        have = size
+        final = store.size_bytes()
+        m = measure(kb, questions, query_vectors)
+        fts_s, btree_s = fts_and_scalar_rebuild(store)
+        mb = 1 << 20
+        print(
+            f"\n{size:,} chunks  (written in {fill_s:.0f} s: add {writing:.0f} s, "
+            f"{runs} optimizes {folding:.0f} s, final optimize {finishing:.1f} s)"
+        )
+        print(
+            f"  build   vector index {vector_s:7.1f} s ({action.value})   keyword FTS x3 "
+            f"{fts_s:6.1f} s   B-tree x2 {btree_s:5.1f} s   (from scratch)"
+        )
+        for name in ("dense", "keyword", "hybrid"):
+            p50, p90 = m[name]
+            aim = "   aim p50 <= 50 ms" if name == "hybrid" else ""
+            what = "   (no embedding)" if name == "keyword" else "   (embedding included)"
+            print(f"  {name:<8} p50 {p50:7.1f} ms   p90 {p90:7.1f} ms{what}{aim}")
+        print(f"  embed    p50 {m['embed'][0]:7.1f} ms   (MiniLM, one question)")
+        ann, exact = m["ann40"][0], m["exact"][0]
+        print(
+            f"  vector search, 40 rows: index {ann:6.1f} ms   exact scan {exact:6.1f} ms"
+            f"   {exact / ann:5.1f}x faster"
+        )
+        print(
+            f"  one folder (prefilter)  {m['folder'][0]:6.1f} ms   recall@10 "
+            f"{m['folder_recall']:.3f}"
+        )
+        print(f"  recall@10 vs exact {m['recall']:.3f}   aim >= 0.98")
+        print(f"  RSS now {rss_mb():6.0f} MB   peak {peak_rss_mb():6.0f} MB   aim <= 2048 MB")
+        print(
+            f"  disk    index {final / mb:7.0f} MB   peak while writing {disk.peak / mb:7.0f} MB"
+            f"   ({disk.peak / final:.2f}x final, aim <= 2x)",
+            flush=True,
+        )
+    kb.close()
+    if args.clean:
+        shutil.rmtree(WORK / "data", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
