@@ -188,9 +188,43 @@ def test_an_index_from_before_gets_its_vector_index_and_tiny_ones_none(tmp_path,
     kb.close()
     monkeypatch.setattr(vector_index, "MIN_ROWS", 100)
     kb = KnowledgeBase(paths, Settings(), embedder=FakeEmbedder(dim=DIM))
-    report = kb.index([docs])  # nothing changed: only the index is built
-    assert report.chunks_embedded == 0 and has_vector_index(kb.store)
+    report = kb.index([docs])  # nothing changed: only the index is built, in the background
+    assert report.chunks_embedded == 0
+    assert kb.wait_for_vector_index(60) and has_vector_index(kb.store)
     query = "river orchard harbor glacier bakery bridge cave market"
     hits = kb.search_dense(query, 3)
     exact = kb.store.search_vector(kb.embed_texts([query])[0], 3, exact=True)
     assert [h.chunk_id for h in hits] == [r["id"] for r in exact]
+
+
+def test_the_build_runs_beside_writes_and_a_request_during_it_is_kept(tmp_path, monkeypatch):
+    """The index run returns before the build ends; a second run during the build writes at
+    once, and its request to check the index again is served when the build ends."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(150):
+        (docs / f"n{i:03}.md").write_text(f"# Note {i}\n\nriver orchard harbor {i}.\n")
+    monkeypatch.setattr(vector_index, "MIN_ROWS", 100)
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+    original = Store.update_vector_index
+
+    def slow_build(store):
+        calls.append("build")
+        started.set()
+        release.wait(30)
+        return original(store)
+
+    monkeypatch.setattr(Store, "update_vector_index", slow_build)
+    kb = KnowledgeBase(AppPaths(tmp_path / "data"), Settings(), embedder=FakeEmbedder(dim=DIM))
+    kb.index([docs])
+    assert started.wait(30) and kb.building_vector_index
+    (docs / "late.md").write_text("# Late\n\nglacier bakery written during the build.\n")
+    report = kb.index([docs])  # not held up by the build
+    assert report.indexed == 1 and kb.building_vector_index
+    release.set()
+    assert kb.wait_for_vector_index(60)
+    assert calls == ["build", "build"]  # the second run's request, after the first build
+    assert has_vector_index(kb.store)
+    assert kb.search("glacier bakery")[0].path.endswith("late.md")
+    kb.close()

@@ -454,6 +454,9 @@ class Indexer:
         overdue = time.monotonic() - self._last_write >= self.tuning.write_seconds
         if self._ready_rows >= self.tuning.write_rows or (overdue and self._ready):
             self._write()
+            # Fold what piled up into the keyword index during a long run (only when enough
+            # has: `Store.needs_optimize`); rows outside it are searched by brute force.
+            self.store.optimize()
 
     def _write(self) -> None:
         if self._records_only:

@@ -5,10 +5,13 @@ are serialised by a lock; searches do not take it, so an answer is not held up b
 indexing run on another thread (LanceDB reads see the last committed version, and the
 embedder serialises its own calls, a slice of at most a few seconds).
 
-After each indexing run, on the caller's thread (the index service's worker, or the CLI)
-but outside the write lock, the approximate vector index is built or trained again when
-the table has grown enough (`Store.update_vector_index`): minutes at a million chunks,
-during which searches and other writers go on.
+After each indexing run, and when the sync engine opens an index made before vector
+indexes existed, the approximate vector index is built or trained again, if the table has
+grown enough (`Store.update_vector_index`), on a thread of its own: minutes at a million
+chunks, during which searches and writes (the next sync batch included) go on. One build
+at a time; a request during a build is remembered and checked when it ends. The thread is
+a daemon: quitting mid-build loses only that build (LanceDB commits an index whole or not
+at all), and the next run starts it again.
 """
 
 from __future__ import annotations
@@ -76,6 +79,9 @@ class KnowledgeBase:
         self._store: Store | None = None
         self._retrieval = retrieval or RetrievalConfig()
         self._limits = extract_limits  # None: from settings (tests use tighter ones)
+        self._vector_lock = threading.Lock()  # the vector index build's thread, below
+        self._vector_thread: threading.Thread | None = None
+        self._vector_again = False
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, *, embedder: Embedder | None = None):
@@ -137,7 +143,7 @@ class KnowledgeBase:
                 retry_failed=retry_failed,
             )
             report = indexer.run(targets)
-        self.update_vector_index()
+        self.schedule_vector_index()
         return report
 
     def index_documents(
@@ -154,7 +160,7 @@ class KnowledgeBase:
                 self.store, self.embedder, self.settings, progress=progress, cancel=cancel
             )
             report = indexer.run_documents(docs, total)
-        self.update_vector_index()
+        self.schedule_vector_index()
         return report
 
     def remove(self, targets: Sequence[Path]) -> int:
@@ -181,14 +187,54 @@ class KnowledgeBase:
         """Compact the tables and fold new rows into the keyword indexes."""
         with self._write_lock:
             self.store.optimize(force=True)
-        self.update_vector_index()
+        self.schedule_vector_index()
+
+    def schedule_vector_index(self) -> None:
+        """Check on a background thread whether the vector index is due, and build it;
+        returns at once. See the module notes."""
+        with self._vector_lock:
+            if self._vector_thread is not None and self._vector_thread.is_alive():
+                self._vector_again = True
+                return
+            self._vector_again = False
+            self._vector_thread = threading.Thread(
+                target=self._vector_index_loop, name="desktop-rag-vector-index", daemon=True
+            )
+            self._vector_thread.start()
+
+    def _vector_index_loop(self) -> None:
+        while True:
+            self.update_vector_index()
+            with self._vector_lock:
+                if not self._vector_again:
+                    return
+                self._vector_again = False
+
+    def wait_for_vector_index(self, timeout: float | None = None) -> bool:
+        """Wait for a build started by `schedule_vector_index` (the CLI, before it exits);
+        returns False if it is still running after `timeout` seconds."""
+        with self._vector_lock:
+            thread = self._vector_thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    @property
+    def building_vector_index(self) -> bool:
+        with self._vector_lock:
+            return self._vector_thread is not None and self._vector_thread.is_alive()
 
     def update_vector_index(self) -> Action:
         """Build or retrain the approximate vector index if due (see the module notes);
         returns what was done. A failure is logged, never raised: searches stay exact
         (or use the previous index) and the next run tries again."""
         try:
-            return self.store.update_vector_index()
+            with self._lock:
+                store = self._store
+            if store is None:  # closed meanwhile
+                return Action.NONE
+            return store.update_vector_index()
         except Exception:
             log.warning("building the vector index failed; will try again", exc_info=True)
             return Action.NONE

@@ -346,6 +346,8 @@ class WatchLoop:
 
     def _open_engine(self) -> None:
         self.engine = self._factory()
+        # An index made before vector indexes existed gets one without waiting for a change.
+        self.engine.kb.schedule_vector_index()
 
     def _close_engine(self) -> None:
         engine, self.engine = self.engine, None

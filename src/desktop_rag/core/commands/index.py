@@ -89,6 +89,7 @@ class ProgressPrinter:
         if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+            self._drawn = False
 
 
 def _user_path(text: str) -> Path:
@@ -107,6 +108,11 @@ def run_index(args: argparse.Namespace) -> int:
     try:
         targets = [_user_path(p) for p in args.paths]
         report = kb.index(targets, progress=printer, retry_failed=args.retry_failed)
+        printer.finish()
+        if kb.building_vector_index:
+            # A daemon thread: it would die with this process, so the build is waited for.
+            print("building the vector index (minutes for a million chunks)", file=sys.stderr)
+            kb.wait_for_vector_index()
     finally:
         printer.finish()
         kb.close()
