@@ -86,6 +86,7 @@ def test_the_index_records_the_variant_that_created_it(tmp_path):
     kb.index_documents([doc], total=1)
     manifest = read_manifest(kb.paths.index_dir)
     assert (manifest.embedder, manifest.dim, manifest.variant) == ("fake-embedder", 8, "onnx-fp32")
+    assert kb.status().embedder_variant == "onnx-fp32"
     kb.close()
     # The same model through another runtime keeps working with the index, and the
     # manifest keeps naming the runtime that created it.

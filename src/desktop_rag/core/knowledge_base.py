@@ -35,6 +35,8 @@ class IndexStatus:
     errors: tuple[SkippedFile, ...]
     embedder: str | None  # the model that built the index (None: nothing indexed yet)
     index_bytes: int
+    # The runtime that created the index ("torch", "onnx-fp32"; Manifest.variant).
+    embedder_variant: str | None = None
 
 
 def _resolved(path: Path | str) -> str:
@@ -212,6 +214,7 @@ class KnowledgeBase:
             errors=errors,
             embedder=manifest.embedder if manifest else None,
             index_bytes=store.size_bytes(),
+            embedder_variant=manifest.variant if manifest else None,
         )
 
     def file_records(self, under: Path | None = None) -> list[FileRecord]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from desktop_rag.core import onnx_export
 from desktop_rag.core.embedder import (
@@ -149,20 +150,24 @@ class OnnxEmbedder:
         if self._threads:
             options.intra_op_num_threads = self._threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if not onnx_export.is_complete(self.model_file):
-            self._export()
-        try:
-            session = ort.InferenceSession(
+
+        def load():
+            return ort.InferenceSession(
                 str(self.model_file), options, providers=["CPUExecutionProvider"]
             )
-        except Exception as exc:  # a complete-looking file onnxruntime cannot read
-            log.warning(
-                "cached ONNX model %s is unreadable (%s); exporting again", self.model_file, exc
-            )
-            self._export()
-            session = ort.InferenceSession(
-                str(self.model_file), options, providers=["CPUExecutionProvider"]
-            )
+
+        self.model_file.parent.mkdir(parents=True, exist_ok=True)
+        # One export at a time across threads and processes: the app's index and chat
+        # engines (and a CLI beside them) all load the embedder at start.
+        with FileLock(self.model_file.with_name("export.lock")):
+            if not onnx_export.is_complete(self.model_file):
+                self._export()
+            try:
+                session = load()
+            except Exception as exc:  # a complete-looking file onnxruntime cannot read
+                log.warning("unreadable ONNX model %s (%s); exporting again", self.model_file, exc)
+                self._export()
+                session = load()
         self._input_names = [i.name for i in session.get_inputs()]
         hidden = session.get_outputs()[0].shape[-1]
         if not isinstance(hidden, int):  # a symbolic size: the config says
