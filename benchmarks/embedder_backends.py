@@ -2,10 +2,11 @@
 
 Chunks `../shared/corpus` (Markdown rust-book + 40 PDFs) with the app's own extraction
 and chunking (identical chunk texts once, as the indexer embeds them), then embeds the
-same texts with each runtime in this process, batch 32, the same number of threads, and
-prints chunks/s, the ratio to torch and the cosine of each vector to torch's.
+same texts with each runtime in this process, batch 32, the same number of threads, taking
+turns slice by slice (a shared machine's load falls on all alike), and prints chunks/s,
+the ratio to torch and the cosine of each vector to torch's.
 
-    python benchmarks/embedder_backends.py [--shared DIR] [--limit N] [--threads N]
+    python benchmarks/embedder_backends.py [--shared DIR] [--limit N] [--threads N] [--rounds N]
 """
 
 from __future__ import annotations
@@ -48,18 +49,28 @@ def corpus_texts(folders: list[Path], embedder: SentenceTransformerEmbedder) -> 
     return list(texts)
 
 
-def timed(embed, texts: list[str]) -> tuple[np.ndarray, float]:
-    embed(texts[:BATCH])  # load, export, first-call allocations: not timed
-    started = time.perf_counter()
-    vectors = embed(texts)
-    return vectors, time.perf_counter() - started
+def interleaved(runtimes: dict[str, object], texts: list[str], rounds: int):
+    """Each runtime embeds the same slice in turn, slice after slice, so a load that comes
+    and goes on a shared machine weighs on all of them alike. Returns per runtime its
+    seconds and its vectors."""
+    seconds = dict.fromkeys(runtimes, 0.0)
+    parts: dict[str, list[np.ndarray]] = {label: [] for label in runtimes}
+    step = -(-len(texts) // rounds)
+    for start in range(0, len(texts), step):
+        part = texts[start : start + step]
+        for label, embedder in runtimes.items():
+            started = time.perf_counter()
+            parts[label].append(embedder.embed(part))
+            seconds[label] += time.perf_counter() - started
+    return {label: (seconds[label], np.concatenate(parts[label])) for label in runtimes}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED, help="the ../shared folder")
-    parser.add_argument("--limit", type=int, default=0, help="embed only the first N chunks")
+    parser.add_argument("--limit", type=int, default=0, help="embed N chunks, spread evenly")
     parser.add_argument("--threads", type=int, default=0, help="default: torch's (cores)")
+    parser.add_argument("--rounds", type=int, default=8, help="slices the runtimes alternate on")
     parser.add_argument("--cache", type=Path, default=BENCH_DIR / "cache", help="ONNX exports")
     args = parser.parse_args(argv)
     corpus = args.shared / "corpus"
@@ -76,31 +87,36 @@ def main(argv: list[str] | None = None) -> int:
     reference = SentenceTransformerEmbedder(model_dir, device="cpu", batch_size=BATCH)
     started = time.perf_counter()
     texts = corpus_texts(folders, reference)
-    if args.limit:
-        texts = texts[: args.limit]
+    if args.limit and args.limit < len(texts):  # evenly across the corpus: Markdown and PDFs
+        texts = [texts[i * len(texts) // args.limit] for i in range(args.limit)]
     print(f"corpus: {corpus}: {len(texts)} distinct chunk texts "
           f"(chunked in {time.perf_counter() - started:.0f} s); batch {BATCH}, "
           f"{threads} threads for torch and onnxruntime")  # fmt: skip
 
-    base, base_s = timed(reference.embed, texts)
-    rows = [("torch fp32", base_s, base)]
-    runs = [(FP32, threads), (INT8, threads)] + ([(FP32, 1)] if threads > 1 else [])
-    for variant, n in runs:
-        onnx = OnnxEmbedder(model_dir, args.cache, variant=variant, threads=n, batch_size=BATCH)
-        export_started = time.perf_counter()
+    runtimes = {"torch fp32": reference}
+    runs = [(FP32, threads, True), (INT8, threads, True), (FP32, threads, False)]
+    runs += [(FP32, 1, True)] if threads > 1 else []
+    for variant, n, spin in runs:
+        onnx = OnnxEmbedder(
+            model_dir, args.cache, variant=variant, threads=n, batch_size=BATCH, spin=spin
+        )
+        started = time.perf_counter()
         onnx.embed(["load"])
         how = "exported" if onnx.exported else "cached export"
-        print(f"  {variant}: {how}, loaded in {time.perf_counter() - export_started:.1f} s")
-        vectors, seconds = timed(onnx.embed, texts)
-        label = variant if n == threads else f"{variant}, {n} thread"
-        rows.append((label, seconds, vectors))
+        print(f"  {variant}: {how}, loaded in {time.perf_counter() - started:.1f} s")
+        label = variant + ("" if n == threads else f", {n} thread") + ("" if spin else ", no spin")
+        runtimes[label] = onnx
+    for embedder in runtimes.values():
+        embedder.embed(texts[:BATCH])  # first-call allocations: not timed
+    results = interleaved(runtimes, texts, args.rounds)
+    base_s, base = results["torch fp32"]
 
-    print(f"{'runtime':<20} {'chunks/s':>9} {'vs torch':>9} {'cos min':>8} {'cos p1':>8} "
+    print(f"{'runtime':<24} {'chunks/s':>9} {'vs torch':>9} {'cos min':>8} {'cos p1':>8} "
           f"{'cos mean':>9} {'max |norm-1|':>13}")  # fmt: skip
-    for label, seconds, vectors in rows:
+    for label, (seconds, vectors) in results.items():
         cos = np.sum(vectors * base, axis=1)
         norm_error = np.abs(np.linalg.norm(vectors, axis=1) - 1).max()
-        print(f"{label:<20} {len(texts) / seconds:>9.1f} {base_s / seconds:>8.2f}x "
+        print(f"{label:<24} {len(texts) / seconds:>9.1f} {base_s / seconds:>8.2f}x "
               f"{cos.min():>8.4f} {np.percentile(cos, 1):>8.4f} {cos.mean():>9.5f} "
               f"{norm_error:>13.1e}")  # fmt: skip
     print(f"peak RSS {peak_rss_mb():.0f} MB")
