@@ -1,4 +1,4 @@
-"""Embedding runtimes side by side: torch against ONNX Runtime fp32 and int8.
+"""Embedding runtimes side by side: torch against ONNX Runtime fp32, fused fp32 and int8.
 
 Chunks `../shared/corpus` (Markdown rust-book + 40 PDFs) with the app's own extraction
 and chunking (identical chunk texts once, as the indexer embeds them), then embeds the
@@ -23,7 +23,7 @@ from desktop_rag.core.chunking import chunk_document, chunk_limits, embedding_te
 from desktop_rag.core.embedder import SentenceTransformerEmbedder
 from desktop_rag.core.extract import Extractor, is_supported
 from desktop_rag.core.onnx_embedder import OnnxEmbedder
-from desktop_rag.core.onnx_export import FP32, INT8
+from desktop_rag.core.onnx_export import FP32, FUSED, INT8
 from desktop_rag.core.paths import default_embedder_dir
 from desktop_rag.core.settings import Settings
 
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{threads} threads for torch and onnxruntime")  # fmt: skip
 
     runtimes = {"torch fp32": reference}
-    runs = [(FP32, threads, True), (INT8, threads, True), (FP32, threads, False)]
-    runs += [(FP32, 1, True)] if threads > 1 else []
+    runs = [(FP32, threads, True), (FUSED, threads, True), (INT8, threads, True)]
+    runs += [(FUSED, threads, False)] + ([(FUSED, 1, True)] if threads > 1 else [])
     for variant, n, spin in runs:
         onnx = OnnxEmbedder(
             model_dir, args.cache, variant=variant, threads=n, batch_size=BATCH, spin=spin

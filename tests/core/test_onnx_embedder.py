@@ -126,10 +126,11 @@ def torch_vectors() -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_onnx_vectors_match_torch_vectors(shared_cache_dir, torch_vectors, no_network):
-    emb = OnnxEmbedder(default_embedder_dir(), shared_cache_dir)
+@pytest.mark.parametrize("variant", [onnx_export.FP32, onnx_export.FUSED])
+def test_onnx_vectors_match_torch_vectors(shared_cache_dir, torch_vectors, no_network, variant):
+    emb = OnnxEmbedder(default_embedder_dir(), shared_cache_dir, variant=variant)
     assert emb.name == SentenceTransformerEmbedder(default_embedder_dir()).name
-    assert (emb.dim, emb.max_tokens, emb.variant) == (384, 256, onnx_export.FP32)
+    assert (emb.dim, emb.max_tokens, emb.variant) == (384, 256, variant)
     vectors = emb.embed(TEXTS)
     assert vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

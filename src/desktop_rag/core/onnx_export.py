@@ -36,7 +36,10 @@ FP32 = "onnx-fp32"
 # fell to 0.98 (per-channel) or 0.90 (per-tensor); benchmarks/embedder_backends.py
 # measures it, the app does not use it.
 INT8 = "onnx-int8"
-VARIANTS = (FP32, INT8)
+# fp32 with onnxruntime's transformer fusions (one Attention node per layer, fused
+# embedding and skip layer norms, BiasGelu), for BERT-type models; others stay plain.
+FUSED = "onnx-fused"
+VARIANTS = (FP32, INT8, FUSED)
 _TRANSFORMER = "sentence_transformers.models.Transformer"
 _POOLING = "sentence_transformers.models.Pooling"
 _NORMALIZE = "sentence_transformers.models.Normalize"
@@ -136,6 +139,8 @@ def export(model_dir: Path, model_file: Path, identity: str, variant: str = FP32
         fp32 = Path(tmp) / "fp32.onnx"
         _export_fp32(Path(model_dir), fp32)
         result = fp32
+        if variant == FUSED:
+            result = _fuse(Path(model_dir), fp32, Path(tmp) / "fused.onnx")
         if variant == INT8:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -188,6 +193,25 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
             opset_version=OPSET,
             dynamo=False,
         )
+
+
+def _fuse(model_dir: Path, source: Path, target: Path) -> Path:
+    """`source` with onnxruntime's BERT fusions saved at `target`; `source` itself for
+    another architecture (the fusion patterns are BERT's)."""
+    config = json.loads((model_dir / "config.json").read_text("utf-8"))
+    if config.get("model_type") != "bert":
+        return source
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=int(config["num_attention_heads"]),
+        hidden_size=int(config["hidden_size"]),
+        opt_level=1,
+    )
+    fused.save_model_to_file(str(target))
+    return target
 
 
 @contextlib.contextmanager
