@@ -94,17 +94,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{threads} threads for torch and onnxruntime")  # fmt: skip
 
     runtimes = {"torch fp32": reference}
-    runs = [(FP32, threads, True), (FUSED, threads, True), (INT8, threads, True)]
-    runs += [(FUSED, threads, False)] + ([(FUSED, 1, True)] if threads > 1 else [])
-    for variant, n, spin in runs:
-        onnx = OnnxEmbedder(
-            model_dir, args.cache, variant=variant, threads=n, batch_size=BATCH, spin=spin
-        )
+    runs = [(FP32, threads), (FUSED, threads), (INT8, threads)]
+    runs += [(FUSED, 1)] if threads > 1 else []
+    for variant, n in runs:
+        onnx = OnnxEmbedder(model_dir, args.cache, variant=variant, threads=n, batch_size=BATCH)
         started = time.perf_counter()
         onnx.embed(["load"])
         how = "exported" if onnx.exported else "cached export"
         print(f"  {variant}: {how}, loaded in {time.perf_counter() - started:.1f} s")
-        label = variant + ("" if n == threads else f", {n} thread") + ("" if spin else ", no spin")
+        label = variant + ("" if n == threads else f", {n} thread")
         runtimes[label] = onnx
     for embedder in runtimes.values():
         embedder.embed(texts[:BATCH])  # first-call allocations: not timed

@@ -65,7 +65,6 @@ class OnnxEmbedder:
         variant: str = onnx_export.FP32,
         threads: int | None = None,
         batch_size: int = 32,
-        spin: bool = True,
         fallback: Callable[[], Embedder] | None = None,
     ):
         self.model_dir = Path(model_dir)
@@ -79,7 +78,6 @@ class OnnxEmbedder:
         self._variant = variant
         self._threads = threads  # None: onnxruntime's default, one per physical core
         self.batch_size = batch_size
-        self._spin = spin
         self._fallback_factory = fallback
         self._fallback: Embedder | None = None
         self._session = None
@@ -152,8 +150,6 @@ class OnnxEmbedder:
         if self._threads:
             options.intra_op_num_threads = self._threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if not self._spin:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
         def load():
             return ort.InferenceSession(
