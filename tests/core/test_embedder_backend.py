@@ -55,7 +55,7 @@ def test_the_backend_setting_is_validated():
     loaded, problems = settings_mod.from_dict({"embedder_backend": "onnx"})
     assert loaded.embedder_backend == "onnx" and problems == []
     loaded, problems = settings_mod.from_dict({"embedder_backend": "tensorflow"})
-    assert loaded.embedder_backend == "auto"
+    assert loaded.embedder_backend == "torch"
     assert problems and "auto, onnx, torch" in problems[0]
 
 
@@ -108,9 +108,9 @@ def test_store_records_a_given_variant(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_knowledge_base_embeds_with_onnx_by_default_on_cpu(tmp_path, monkeypatch):
+def test_knowledge_base_embeds_with_onnx_when_auto_on_cpu(tmp_path, monkeypatch):
     monkeypatch.setattr(embedder_backend, "_cuda_available", lambda: False)
-    kb = KnowledgeBase(AppPaths(tmp_path), Settings())
+    kb = KnowledgeBase(AppPaths(tmp_path), Settings(embedder_backend="auto"))
     doc = text_document("/n/a", "Rust ownership rules")
     kb.index_documents([doc], total=1)
     assert read_manifest(kb.paths.index_dir).variant == "onnx-fp32"

@@ -1,4 +1,4 @@
-"""Choosing the runtime for the embedding model: ONNX Runtime where it helps, else torch.
+"""Choosing the runtime for the embedding model: torch, or ONNX Runtime.
 
 `auto` picks ONNX Runtime on a computer without a CUDA GPU when the model folder is one
 it can reproduce (onnx_export.unsupported_reason); a GPU keeps torch, which is faster

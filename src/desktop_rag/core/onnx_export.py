@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = 1
 OPSET = 17
 FP32 = "onnx-fp32"
-# int8 dynamic quantisation: 1.7x faster than fp32 here but cosine to the torch vectors
-# fell to 0.98 (per-channel) or 0.90 (per-tensor); benchmarks/embedder_backends.py
-# measures it, the app does not use it.
+# int8 dynamic quantisation (per-channel): 1.1-1.7x torch's speed here, but cosine to the
+# torch vectors as low as 0.95-0.98 on the corpus (per-tensor: 0.90); below the 0.99 bar,
+# so benchmarks/embedder_backends.py measures it and the app does not use it.
 INT8 = "onnx-int8"
 # fp32 with onnxruntime's transformer fusions (one Attention node per layer, fused
 # embedding and skip layer norms, BiasGelu), for BERT-type models; others stay plain.

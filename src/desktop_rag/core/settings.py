@@ -24,9 +24,10 @@ class Settings:
     # Models: None means the embedded default.
     chat_model: str | None = None
     embedder: str | None = None
-    # Runtime of the embedding model: "auto" (ONNX Runtime on a computer without a CUDA
-    # GPU, 1.7x torch's speed on CPU, same vectors), "onnx" or "torch" (core/embedder_backend.py).
-    embedder_backend: str = "auto"
+    # Runtime of the embedding model: "torch"; "onnx" (ONNX Runtime, same vectors, no
+    # faster on a 2-core CPU in benchmarks/embedder_backends.py but 300 MB less memory and
+    # no torch import); "auto" (ONNX Runtime unless a CUDA GPU is there).
+    embedder_backend: str = "torch"
     lora_path: str | None = None
     # How strongly the adapter applies: 1.0 as trained, 0.0 not at all; llama.cpp takes any
     # number (negative subtracts it), so only a finite number is asked for.
