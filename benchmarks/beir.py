@@ -1,11 +1,12 @@
 """Retrieval quality on BEIR SciFact (test split): nDCG@10 and Recall@100.
 
 Indexes the 5,183 abstracts (title + " " + text, one document each) through the app's
-own chunking, embedding and store, keeps that index in `.bench/scifact-<tokens>-<overlap>/`
-between runs, and scores dense, keyword and hybrid search on the 300 test queries. A
-document is ranked by its best chunk.
+own chunking, embedding and store, keeps that index in
+`.bench/scifact-<tokens>-<overlap>-<backend>/` between runs, and scores dense, keyword and
+hybrid search on the 300 test queries. A document is ranked by its best chunk.
 
     python benchmarks/beir.py [--shared DIR] [--chunk-tokens N] [--chunk-overlap N]
+                              [--embedder-backend auto|onnx|torch]
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from _common import BENCH_DIR, SHARED, StderrProgress, peak_rss_mb
+from desktop_rag.core.embedder import embedder_variant
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.records import Document, Hit, Section
-from desktop_rag.core.settings import Settings
+from desktop_rag.core.settings import EMBEDDER_BACKENDS, Settings
 
 DOC_PREFIX = "/scifact/"
 
@@ -105,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=SHARED, help="the ../shared folder")
     parser.add_argument("--chunk-tokens", type=int, default=defaults.chunk_tokens)
     parser.add_argument("--chunk-overlap", type=int, default=defaults.chunk_overlap)
+    parser.add_argument(
+        "--embedder-backend", choices=EMBEDDER_BACKENDS, default=defaults.embedder_backend
+    )
     parser.add_argument("--index-only", action="store_true", help="build the index and stop")
     args = parser.parse_args(argv)
 
@@ -113,9 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SciFact not found in {folder}", file=sys.stderr)
         return 2
     settings = defaults.with_changes(
-        chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap
+        chunk_tokens=args.chunk_tokens,
+        chunk_overlap=args.chunk_overlap,
+        embedder_backend=args.embedder_backend,
     )
-    data_dir = BENCH_DIR / f"scifact-{args.chunk_tokens}-{args.chunk_overlap}"
+    # One index per backend: each one's vectors are scored, not the first one's.
+    data_dir = BENCH_DIR / (
+        f"scifact-{args.chunk_tokens}-{args.chunk_overlap}-{args.embedder_backend}"
+    )
     kb = KnowledgeBase(AppPaths(data_dir), settings)
     docs = list(read_corpus(folder))
     started = time.perf_counter()
@@ -133,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     qrels = read_qrels(folder)
     queries = read_queries(folder, set(qrels))
     depth = 300  # chunks asked for, so that at least 100 distinct documents remain
-    print(f"{len(queries)} test queries; embedder {status.embedder}")
+    print(f"{len(queries)} test queries; embedder {status.embedder} "
+          f"({embedder_variant(kb.embedder)})")  # fmt: skip
     print(f"{'method':<8} {'nDCG@10':>8} {'Recall@100':>11} {'ms/query':>9}")
     for name, search in (
         ("dense", kb.search_dense),

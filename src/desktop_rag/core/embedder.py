@@ -26,6 +26,8 @@ class Embedder(Protocol):
     """What the engine needs from an embedding model.
 
     `name` is recorded in the index: vectors of two different models never mix.
+    An embedder may also have a `variant` (the runtime: "torch", "onnx-fp32"), recorded
+    beside the name; `embedder_variant` reads it.
     `token_offsets(text)` gives the (start, end) character span of every token the model
     would see, without special tokens; chunking sizes chunks with it.
     """
@@ -42,6 +44,11 @@ class Embedder(Protocol):
     def token_offsets(self, text: str) -> TokenSpans: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def embedder_variant(embedder: Embedder) -> str:
+    """The embedder's runtime variant; "torch" for embedders that do not say."""
+    return str(getattr(embedder, "variant", "torch"))
 
 
 def _model_title(model_dir: Path) -> str:
@@ -79,7 +86,7 @@ def model_identity(model_dir: Path) -> str:
     return f"{_model_title(model_dir)}#{digest.hexdigest()[:8]}"
 
 
-def _offsets_function(model_dir: Path) -> Callable[[str], TokenSpans]:
+def token_offsets_function(model_dir: Path) -> Callable[[str], TokenSpans]:
     """A function giving a text's token spans, with the model's own tokenizer."""
     fast = model_dir / "tokenizer.json"
     if fast.is_file():
@@ -129,6 +136,11 @@ class SentenceTransformerEmbedder:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def variant(self) -> str:
+        """The runtime that computes the vectors, recorded in the index's manifest."""
+        return "torch"
 
     @property
     def model(self):
@@ -181,7 +193,7 @@ class SentenceTransformerEmbedder:
         thread never races `encode` on another (HF tokenizers reject concurrent use)."""
         with self._lock:
             if self._offsets is None:
-                self._offsets = _offsets_function(self.model_dir)
+                self._offsets = token_offsets_function(self.model_dir)
         return self._offsets(text)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from desktop_rag.core import settings as settings_mod
-from desktop_rag.core.embedder import Embedder, SentenceTransformerEmbedder
+from desktop_rag.core.embedder import Embedder, embedder_variant
+from desktop_rag.core.embedder_backend import make_embedder
 from desktop_rag.core.extract import ExtractLimits
 from desktop_rag.core.indexer import Indexer
 from desktop_rag.core.paths import AppPaths, app_paths, default_embedder_dir
@@ -46,6 +47,8 @@ class IndexStatus:
     errors: tuple[SkippedFile, ...]
     embedder: str | None  # the model that built the index (None: nothing indexed yet)
     index_bytes: int
+    # The runtime that created the index ("torch", "onnx-fp32"; Manifest.variant).
+    embedder_variant: str | None = None
 
 
 def _resolved(path: Path | str) -> str:
@@ -104,8 +107,17 @@ class KnowledgeBase:
         with self._lock:
             if self._embedder is None:
                 folder = self.settings.embedder or default_embedder_dir()
-                self._embedder = SentenceTransformerEmbedder(folder)
+                self._embedder = make_embedder(
+                    folder, self.settings.embedder_backend, self.paths.cache_dir
+                )
             return self._embedder
+
+    def _create_tables(self) -> None:
+        """A new index's tables, with the embedder's runtime variant in its manifest (the
+        indexer would create them too, but knows only the model's name)."""
+        if not self.store.ready:
+            embedder = self.embedder
+            self.store.ensure_tables(embedder.name, embedder.dim, embedder_variant(embedder))
 
     def _retriever(self) -> Retriever:
         self.store.check_embedder(self.embedder.name)
@@ -133,6 +145,7 @@ class KnowledgeBase:
         A file that failed before waits for a change, unless `retry_failed`.
         """
         with self._write_lock:
+            self._create_tables()
             indexer = Indexer(
                 self.store,
                 self.embedder,
@@ -156,6 +169,7 @@ class KnowledgeBase:
     ) -> IndexReport:
         """Index documents built in memory, keyed by `doc.path` (benchmarks, samples)."""
         with self._write_lock:
+            self._create_tables()
             indexer = Indexer(
                 self.store, self.embedder, self.settings, progress=progress, cancel=cancel
             )
@@ -270,6 +284,7 @@ class KnowledgeBase:
             errors=errors,
             embedder=manifest.embedder if manifest else None,
             index_bytes=store.size_bytes(),
+            embedder_variant=manifest.variant if manifest else None,
         )
 
     def file_records(self, under: Path | None = None) -> list[FileRecord]:

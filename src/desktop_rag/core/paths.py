@@ -17,6 +17,7 @@ import platformdirs
 
 APP_NAME = "DesktopRAG"
 HOME_ENV = "DESKTOP_RAG_HOME"
+CACHE_ENV = "DESKTOP_RAG_CACHE"
 PORTABLE_MARKER = "portable.txt"
 SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -24,6 +25,8 @@ SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 @dataclass(frozen=True)
 class AppPaths:
     data_dir: Path
+    # None: the data folder's `cache` (a relocated data folder keeps its cache with it).
+    cache_root: Path | None = None
 
     @property
     def index_dir(self) -> Path:
@@ -48,6 +51,15 @@ class AppPaths:
     def secrets_file(self) -> Path:
         """API keys of chat servers, only where the system has no keyring (mode 0600)."""
         return self.data_dir / "secrets.json"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Files rebuilt from others when missing (the embedder's ONNX export).
+        `DESKTOP_RAG_CACHE` moves it (tests share one across a session)."""
+        env = os.environ.get(CACHE_ENV)
+        if env:
+            return Path(env).expanduser().resolve()
+        return self.cache_root if self.cache_root is not None else self.data_dir / "cache"
 
     @property
     def logs_dir(self) -> Path:
@@ -79,7 +91,13 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def app_paths(explicit: str | os.PathLike[str] | None = None) -> AppPaths:
-    return AppPaths(resolve_data_dir(explicit))
+    data_dir = resolve_data_dir(explicit)
+    platform_default = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    # The platform's data folder pairs with the platform's cache folder (not backed up,
+    # cleanable); a relocated or portable data folder keeps its cache inside it.
+    if data_dir == platform_default:
+        return AppPaths(data_dir, Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)))
+    return AppPaths(data_dir)
 
 
 def bundle_dir() -> Path | None:

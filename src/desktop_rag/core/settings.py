@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 GpuLayers = int | Literal["auto"]
 MODEL_LOCATIONS = ("local", "server")
+EMBEDDER_BACKENDS = ("auto", "onnx", "torch")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class Settings:
     # Models: None means the embedded default.
     chat_model: str | None = None
     embedder: str | None = None
+    # Runtime of the embedding model: "torch"; "onnx" (ONNX Runtime, same vectors, no
+    # faster on a 2-core CPU in benchmarks/embedder_backends.py but 300 MB less memory and
+    # no torch import); "auto" (ONNX Runtime unless a CUDA GPU is there).
+    embedder_backend: str = "torch"
     lora_path: str | None = None
     # How strongly the adapter applies: 1.0 as trained, 0.0 not at all; llama.cpp takes any
     # number (negative subtracts it), so only a finite number is asked for.
@@ -80,6 +85,10 @@ def _check(name: str, value: Any) -> Any:
         if value in MODEL_LOCATIONS:
             return value
         raise ValueError(f"must be one of {', '.join(MODEL_LOCATIONS)}")
+    if name == "embedder_backend":
+        if value in EMBEDDER_BACKENDS:
+            return value
+        raise ValueError(f"must be one of {', '.join(EMBEDDER_BACKENDS)}")
     if name == "lora_scale":
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)

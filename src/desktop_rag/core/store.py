@@ -138,15 +138,16 @@ class Store:
                 "with the new model (delete the index and index again)",
             )
 
-    def ensure_tables(self, embedder_name: str, dim: int) -> None:
-        """Create the tables for this embedder, or check that existing ones match it."""
+    def ensure_tables(self, embedder_name: str, dim: int, variant: str = "torch") -> None:
+        """Create the tables for this embedder, or check that existing ones match it.
+        `variant` (the embedder's runtime) is recorded in a new index's manifest only."""
         self.check_embedder(embedder_name)
         if self.ready:
             return
         with self._lock.writing():
-            self._create_tables(embedder_name, dim)
+            self._create_tables(embedder_name, dim, variant)
 
-    def _create_tables(self, embedder_name: str, dim: int) -> None:
+    def _create_tables(self, embedder_name: str, dim: int, variant: str) -> None:
         self.check_embedder(embedder_name)  # another process may have created them meanwhile
         if self.ready:
             return
@@ -165,7 +166,7 @@ class Store:
         )
         chunks.create_index("cjk", config=cjk, replace=True)
         self._create_scalar_indexes(chunks, files)
-        write_manifest(self.index_dir, Manifest(embedder_name, dim))
+        write_manifest(self.index_dir, Manifest(embedder_name, dim, variant=variant))
         self._generation = self._manifest_identity()
         self._chunks, self._files = chunks, files
 

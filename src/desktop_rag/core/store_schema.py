@@ -51,17 +51,29 @@ def under_predicate(folder: str) -> str:
 
 @dataclass(frozen=True)
 class Manifest:
-    """Which embedder built the index: vectors of two models must never mix."""
+    """Which embedder built the index: vectors of two models must never mix.
+
+    `variant` is the runtime that created the index ("torch", "onnx-fp32"); manifests
+    written before it existed read as "torch". It is a record, not a check: both runtimes
+    give the same model's vectors (cosine 0.9999), so an index created by one is searched
+    and extended by the other, and the variant keeps saying who created it.
+    """
 
     embedder: str
     dim: int
     schema: int = SCHEMA_VERSION
+    variant: str = "torch"
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:
     try:
         data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-        return Manifest(str(data["embedder"]), int(data["dim"]), int(data.get("schema", 1)))
+        return Manifest(
+            str(data["embedder"]),
+            int(data["dim"]),
+            int(data.get("schema", 1)),
+            str(data.get("variant", "torch")),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -34,6 +34,7 @@ CHAT_FIELDS = (
     "context_size",
     "threads",
     "embedder",
+    "embedder_backend",
     "model_location",
     "server_url",
     "server_model",
@@ -41,6 +42,7 @@ CHAT_FIELDS = (
 ANSWER_FIELDS = ("temperature", "repeat_penalty", "max_tokens", "top_k", "instructions")
 INDEX_FIELDS = (
     "embedder",
+    "embedder_backend",
     "chunk_tokens",
     "chunk_overlap",
     "ignore_patterns",

@@ -186,6 +186,7 @@ def run_status(args: argparse.Namespace) -> int:
         "chunks": st.chunks,
         "errors": [{"path": e.path, "reason": e.reason} for e in st.errors],
         "embedder": st.embedder,
+        "embedder_variant": st.embedder_variant,
         "index_bytes": st.index_bytes,
     }
     if folders is not None:
@@ -199,7 +200,10 @@ def run_status(args: argparse.Namespace) -> int:
         for folder in folders:
             print(f"  {folder}")
     print(f"files: {st.files}   chunks: {st.chunks}   index size: {st.index_bytes / 1e6:.1f} MB")
-    print(f"embedding model: {st.embedder or '(nothing indexed yet)'}")
+    if st.embedder:
+        print(f"embedding model: {st.embedder} (index created with {st.embedder_variant})")
+    else:
+        print("embedding model: (nothing indexed yet)")
     if st.errors:
         print(f"files that could not be indexed: {len(st.errors)}")
         for e in st.errors:
