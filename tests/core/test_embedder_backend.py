@@ -55,7 +55,7 @@ def test_the_backend_setting_is_validated():
     loaded, problems = settings_mod.from_dict({"embedder_backend": "onnx"})
     assert loaded.embedder_backend == "onnx" and problems == []
     loaded, problems = settings_mod.from_dict({"embedder_backend": "tensorflow"})
-    assert loaded.embedder_backend == "torch"
+    assert loaded.embedder_backend == "auto"  # the default
     assert problems and "auto, onnx, torch" in problems[0]
 
 
