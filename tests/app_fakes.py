@@ -48,6 +48,10 @@ class FakeKnowledgeBase:
         self.threads: set[int] = set()
         self.closed = False
         self.locked: set[str] = set()
+        self.vector_index_requests = 0
+
+    def schedule_vector_index(self) -> None:
+        self.vector_index_requests += 1
 
     def _touch(self) -> None:
         self.threads.add(threading.get_ident())

@@ -91,3 +91,9 @@ def test_adding_a_folder_inside_a_watched_one_is_refused(qtbot, tmp_path, folder
     with qtbot.waitSignal(folders.notice) as notice:
         assert folders.add(str(notes / "sub")) is None
     assert "already indexed as part of" in notice.args[0]
+
+
+def test_the_index_opened_by_the_app_is_checked_for_its_vector_index(qtbot, folders, fake_kb):
+    """An index made before vector indexes existed gets one without waiting for a change:
+    the sync loop asks for the (background) check as soon as it has opened the engine."""
+    qtbot.waitUntil(lambda: fake_kb.vector_index_requests == 1, timeout=10000)

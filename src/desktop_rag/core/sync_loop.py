@@ -239,6 +239,9 @@ class WatchLoop:
                 # Watch before reconciling: a change made during the first scan is not lost.
                 for folder in self._active():
                     self.sync(folder)
+                # An index made before vector indexes existed gets one without waiting for
+                # a change (in the background: the reconciles above go on beside it).
+                self._engine().kb.schedule_vector_index()
             except Exception:
                 # E.g. an index built by another embedding model: the jobs that need the
                 # engine report it; replace_engine() (new settings, a rebuild) starts over.
@@ -346,8 +349,6 @@ class WatchLoop:
 
     def _open_engine(self) -> None:
         self.engine = self._factory()
-        # An index made before vector indexes existed gets one without waiting for a change.
-        self.engine.kb.schedule_vector_index()
 
     def _close_engine(self) -> None:
         engine, self.engine = self.engine, None
