@@ -32,7 +32,8 @@ import numpy as np
 from lancedb.index import FTS, BTree
 
 from _common import BENCH_DIR, SHARED, peak_rss_mb
-from desktop_rag.core.embedder import SentenceTransformerEmbedder
+from desktop_rag.core.embedder import embedder_variant
+from desktop_rag.core.embedder_backend import make_embedder
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths, default_embedder_dir
 from desktop_rag.core.records import Chunk, FileRecord
@@ -214,19 +215,22 @@ def main() -> int:
     parser.add_argument("--clean", action="store_true", help="delete the table afterwards")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    embedder = SentenceTransformerEmbedder(default_embedder_dir())
+    data = WORK / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    paths = AppPaths(data)
+    # The app's embedder: the default runtime (Settings.embedder_backend) embeds questions.
+    settings = Settings()
+    embedder = make_embedder(default_embedder_dir(), settings.embedder_backend, paths.cache_dir)
     texts, vectors = real_sample(embedder)
     questions = [" ".join(t.split()[:12]) for t in texts[:HELD_OUT]][: args.queries]
     query_vectors = embedder.embed(questions)
     synth = Synth(texts[HELD_OUT:], vectors[HELD_OUT:])
-    data = WORK / "data"
-    shutil.rmtree(data, ignore_errors=True)
-    paths = AppPaths(data)
-    kb = KnowledgeBase(paths, Settings(), embedder=embedder)
+    kb = KnowledgeBase(paths, settings, embedder=embedder)
     kb.store.ensure_tables(embedder.name, embedder.dim)
     have = 0
     print(f"scale: {len(texts) - HELD_OUT} real MiniLM vectors mixed into synthetic chunks; "
-          f"{len(questions)} questions; {os.cpu_count()} CPUs", flush=True)  # fmt: skip
+          f"{len(questions)} questions; {os.cpu_count()} CPUs; "
+          f"questions embedded by {embedder_variant(embedder)}", flush=True)  # fmt: skip
     for size in sizes:
         store = kb.store
         t0 = time.perf_counter()
