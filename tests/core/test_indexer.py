@@ -151,11 +151,7 @@ def test_cancel_leaves_a_consistent_index(data_dir: Path, tmp_path: Path):
         kb.store, emb, SETTINGS, progress=stop_after_five, cancel=cancel, tuning=tuning
     ).run([root])
     assert report.cancelled and 0 < report.indexed < 12
-    records = kb.file_records()
-    assert len(records) == report.indexed
-    chunk_paths = kb.store.chunk_paths_and_hashes().to_pylist()
-    assert {r["path"] for r in chunk_paths} == {r.path for r in records}
-    assert all(r.chunk_count == sum(c["path"] == r.path for c in chunk_paths) for r in records)
+    assert_consistent(kb, report.indexed)
     # The next run finishes the job.
     rest = kb.index([root])
     assert rest.indexed == 12 - report.indexed and rest.unchanged == report.indexed
@@ -375,3 +371,12 @@ def test_a_pdf_cut_short_is_indexed_in_part_shown_and_read_whole_on_retry(
     kb.close()
     for pdf in slow:
         pdf.close()
+
+
+def assert_consistent(kb: KnowledgeBase, indexed: int) -> None:
+    """After a cancelled run: a record for each file indexed, and exactly its chunks."""
+    records = kb.file_records()
+    assert len(records) == indexed
+    chunk_paths = kb.store.chunk_paths_and_hashes().to_pylist()
+    assert {r["path"] for r in chunk_paths} == {r.path for r in records}
+    assert all(r.chunk_count == sum(c["path"] == r.path for c in chunk_paths) for r in records)

@@ -19,6 +19,7 @@ from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.records import Progress
 from desktop_rag.core.settings import Settings
 from tests.core.extract.filegen import make_pdf
+from tests.core.test_indexer import assert_consistent
 
 SETTINGS = Settings(chunk_tokens=40, chunk_overlap=8)
 CHUNK_COLUMNS = ["id", "path", "ordinal", "text", "start", "end", "page", "heading_path",
@@ -178,11 +179,7 @@ def test_cancel_with_a_slow_embedder_stops_both_sides_promptly(data_dir, tmp_pat
     assert len(slow_reads["read"]) <= report.indexed + 4 + 2
     assert not [t for t in threading.enumerate() if t.name == "desktop-rag-read-ahead"]
     assert [p.done for p in seen] == sorted(p.done for p in seen)  # both threads report
-    records = kb.file_records()
-    assert len(records) == report.indexed
-    chunk_paths = kb.store.chunk_paths_and_hashes().to_pylist()
-    assert {r["path"] for r in chunk_paths} == {r.path for r in records}
-    assert all(r.chunk_count == sum(c["path"] == r.path for c in chunk_paths) for r in records)
+    assert_consistent(kb, report.indexed)
     rest = kb.index([folder])
     assert rest.indexed == 40 - report.indexed and rest.unchanged == report.indexed
     kb.close()

@@ -73,6 +73,17 @@ def model_max_tokens(model_dir: Path) -> int | None:
         return None
 
 
+def model_folder(model_dir: str | Path) -> Path:
+    """`model_dir` as a Path; raises ModelError when it holds no model (no config.json)."""
+    folder = Path(model_dir)
+    if not (folder / "config.json").is_file():
+        raise ModelError(
+            f"no embedding model found in {folder}",
+            hint="choose a folder holding a sentence-transformers model",
+        )
+    return folder
+
+
 def model_identity(model_dir: Path) -> str:
     """`title#fingerprint`: cheap to compute (no weights loaded) and changes with the model."""
     digest = hashlib.sha256()
@@ -118,12 +129,7 @@ class SentenceTransformerEmbedder:
     def __init__(
         self, model_dir: str | Path, *, device: str | None = None, batch_size: int | None = None
     ):
-        self.model_dir = Path(model_dir)
-        if not (self.model_dir / "config.json").is_file():
-            raise ModelError(
-                f"no embedding model found in {self.model_dir}",
-                hint="choose a folder holding a sentence-transformers model",
-            )
+        self.model_dir = model_folder(model_dir)
         self._name = model_identity(self.model_dir)
         self._device = device
         # On CPU, 32 is as fast as 64 with ~170 MB less peak memory (attention buffers).

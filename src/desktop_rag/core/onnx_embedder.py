@@ -22,6 +22,7 @@ from desktop_rag.core import onnx_export
 from desktop_rag.core.embedder import (
     Embedder,
     TokenSpans,
+    model_folder,
     model_identity,
     model_max_tokens,
     token_offsets_function,
@@ -68,12 +69,7 @@ class OnnxEmbedder:
         batch_size: int = 32,
         fallback: Callable[[], Embedder] | None = None,
     ):
-        self.model_dir = Path(model_dir)
-        if not (self.model_dir / "config.json").is_file():
-            raise ModelError(
-                f"no embedding model found in {self.model_dir}",
-                hint="choose a folder holding a sentence-transformers model",
-            )
+        self.model_dir = model_folder(model_dir)
         self._name = model_identity(self.model_dir)
         self.model_file = onnx_export.cached_model(Path(cache_dir), self._name, variant)
         self._variant = variant
