@@ -205,7 +205,17 @@ class KnowledgeBase:
 
     def schedule_vector_index(self) -> None:
         """Check on a background thread whether the vector index is due, and build it;
-        returns at once. See the module notes."""
+        returns at once. See the module notes.
+
+        Whether one is due is checked here, so that no thread runs (nor outlives a short
+        script that indexes and exits: a daemon thread inside LanceDB at interpreter exit
+        aborts it) unless there is a build to do."""
+        try:
+            if self.store.vector_index_due() is Action.NONE:
+                return
+        except Exception:  # the build's own attempt reports what is wrong
+            log.warning("checking the vector index failed", exc_info=True)
+            return
         with self._vector_lock:
             if self._vector_thread is not None and self._vector_thread.is_alive():
                 self._vector_again = True

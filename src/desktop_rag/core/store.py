@@ -584,6 +584,13 @@ class Store:
             trained = stats.num_indexed_rows if stats is not None else 0
         return trained
 
+    def vector_index_due(self) -> Action:
+        """What `update_vector_index` would do now (a row count and a small file read)."""
+        if not self.ready:
+            return Action.NONE
+        rows = self._chunks.count_rows()
+        return plan(rows, self.vector_index_rows(), min_rows=self.vector_index_min_rows)
+
     def update_vector_index(self) -> Action:
         """Build the approximate vector index once the table is big enough, train it again
         once the table has grown enough (`vector_index.plan`); returns what was done.
