@@ -19,6 +19,19 @@ MODEL_LOCATIONS = ("local", "server")
 EMBEDDER_BACKENDS = ("auto", "onnx", "torch")
 
 
+# Settings whose change needs the chat model loaded again (`ModelHost`), or the server
+# asked again (`RemoteHost`); the app reopens its chat engine on either.
+LOCAL_MODEL_FIELDS = (
+    "chat_model",
+    "lora_path",
+    "lora_scale",
+    "n_gpu_layers",
+    "context_size",
+    "threads",
+)
+SERVER_MODEL_FIELDS = ("server_url", "server_model", "lora_path", "lora_scale")
+
+
 @dataclass(frozen=True)
 class Settings:
     # Models: None means the embedded default.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from desktop_rag.core.folders import FolderStore
 from desktop_rag.core.paths import AppPaths
-from desktop_rag.core.settings import Settings
+from desktop_rag.core.settings import LOCAL_MODEL_FIELDS, SERVER_MODEL_FIELDS, Settings
 from desktop_rag.services import heap
 from desktop_rag.services.chat_service import ChatService
 from desktop_rag.services.conversation_service import ConversationService
@@ -27,17 +27,11 @@ ChatFactoryFor = Callable[[Settings], ChatEngineFactory]
 # Settings whose change needs the chat model loaded again, ones the next answer simply
 # uses, and ones that need a reopened knowledge base.
 CHAT_FIELDS = (
-    "chat_model",
-    "lora_path",
-    "lora_scale",
-    "n_gpu_layers",
-    "context_size",
-    "threads",
+    *LOCAL_MODEL_FIELDS,
+    *SERVER_MODEL_FIELDS,
+    "model_location",
     "embedder",
     "embedder_backend",
-    "model_location",
-    "server_url",
-    "server_model",
 )
 ANSWER_FIELDS = ("temperature", "repeat_penalty", "max_tokens", "top_k", "instructions")
 INDEX_FIELDS = (

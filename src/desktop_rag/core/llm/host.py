@@ -38,17 +38,9 @@ from desktop_rag.core.llm.lora import LoraError, check_adapter, llama_refusal
 from desktop_rag.core.llm.model_files import check_model_file, load_error, model_info
 from desktop_rag.core.llm.records import ModelInfo, Timings
 from desktop_rag.core.paths import default_chat_model
-from desktop_rag.core.settings import Settings
+from desktop_rag.core.settings import LOCAL_MODEL_FIELDS, Settings
 
 STOP_GRACE_S = 0.3
-_RELOAD_FIELDS = (
-    "chat_model",
-    "lora_path",
-    "lora_scale",
-    "n_gpu_layers",
-    "context_size",
-    "threads",
-)
 
 __all__ = ["Cancelled", "ModelHost"]
 log = logging.getLogger(__name__)
@@ -124,7 +116,7 @@ class ModelHost:
             old, self._settings = self._settings, settings
             if old.chat_model != settings.chat_model:
                 self._model_path = None
-            if any(getattr(old, f) != getattr(settings, f) for f in _RELOAD_FIELDS):
+            if any(getattr(old, f) != getattr(settings, f) for f in LOCAL_MODEL_FIELDS):
                 self._unload()
 
     def start(self) -> dict[str, Any]:

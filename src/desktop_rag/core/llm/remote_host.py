@@ -24,14 +24,12 @@ from desktop_rag.core.llm.records import ModelInfo, Timings
 from desktop_rag.core.llm.server_address import ServerAddress, parse_server_url
 from desktop_rag.core.llm.server_client import ServerClient, ServerInfo, file_name, model_label
 from desktop_rag.core.llm.server_errors import ContextExceeded, ServerError, describe
-from desktop_rag.core.settings import Settings
+from desktop_rag.core.settings import SERVER_MODEL_FIELDS, Settings
 
 # The prompt budget when the server does not say its context window: llama-cpp-python's
 # server default, and at most what llama-server gives each of four parallel slots of 8192.
 SAFE_N_CTX = 2048
 POLL_S = 0.05
-_RELOAD_FIELDS = ("server_url", "server_model", "lora_path", "lora_scale")
-
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -85,7 +83,10 @@ class RemoteHost:
         or adapter it runs (a new address needs a new host)."""
         with self._lock:
             old, self._settings = self._settings, settings
-            if any(getattr(old, f, None) != getattr(settings, f, None) for f in _RELOAD_FIELDS):
+            changed = (
+                getattr(old, f, None) != getattr(settings, f, None) for f in SERVER_MODEL_FIELDS
+            )
+            if any(changed):
                 self._info = None
 
     def start(self) -> dict[str, Any]:
