@@ -26,7 +26,7 @@ import numpy as np
 
 from desktop_rag.core import extract
 from desktop_rag.core.chunking import chunk_document, chunk_limits, embedding_text
-from desktop_rag.core.embedder import Embedder
+from desktop_rag.core.embedder import Embedder, embedder_variant
 from desktop_rag.core.errors import ExtractionError
 from desktop_rag.core.eta import EtaClock
 from desktop_rag.core.extract.reading import os_reason
@@ -255,7 +255,8 @@ class Indexer:
             self.store.check_embedder(self.embedder.name)
             self.store.ensure_scalar_indexes()
         else:
-            self.store.ensure_tables(self.embedder.name, self.embedder.dim)
+            embedder = self.embedder  # the runtime it runs on goes in a new index's manifest
+            self.store.ensure_tables(embedder.name, embedder.dim, embedder_variant(embedder))
         # Before any reader thread starts: it chunks with these.
         self._chunk_limits = chunk_limits(
             self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop_rag.core import settings as settings_mod
-from desktop_rag.core.embedder import Embedder, embedder_variant
+from desktop_rag.core.embedder import Embedder
 from desktop_rag.core.embedder_backend import make_embedder
 from desktop_rag.core.extract import ExtractLimits
 from desktop_rag.core.indexer import Indexer
@@ -112,13 +112,6 @@ class KnowledgeBase:
                 )
             return self._embedder
 
-    def _create_tables(self) -> None:
-        """A new index's tables, with the embedder's runtime variant in its manifest (the
-        indexer would create them too, but knows only the model's name)."""
-        if not self.store.ready:
-            embedder = self.embedder
-            self.store.ensure_tables(embedder.name, embedder.dim, embedder_variant(embedder))
-
     def _retriever(self) -> Retriever:
         self.store.check_embedder(self.embedder.name)
         return Retriever(self.store, self._embed_query, self._retrieval)
@@ -145,7 +138,6 @@ class KnowledgeBase:
         A file that failed before waits for a change, unless `retry_failed`.
         """
         with self._write_lock:
-            self._create_tables()
             indexer = Indexer(
                 self.store,
                 self.embedder,
@@ -169,7 +161,6 @@ class KnowledgeBase:
     ) -> IndexReport:
         """Index documents built in memory, keyed by `doc.path` (benchmarks, samples)."""
         with self._write_lock:
-            self._create_tables()
             indexer = Indexer(
                 self.store, self.embedder, self.settings, progress=progress, cancel=cancel
             )
