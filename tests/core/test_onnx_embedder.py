@@ -150,6 +150,10 @@ def test_the_cached_export_is_reused(shared_cache_dir):
     second = OnnxEmbedder(default_embedder_dir(), shared_cache_dir)
     second.embed(["load"])
     assert not second.exported and second.model_file == first.model_file
+    # Its threads sleep between operators: a question's embedding runs beside the keyword
+    # search, and busy-waiting threads slowed that search (onnx_embedder._open_session).
+    options = second._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 @pytest.mark.slow

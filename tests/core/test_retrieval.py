@@ -111,3 +111,55 @@ def test_hybrid_hits_carry_raw_dense_and_keyword_scores(tmp_path):
     assert hits and hits[0].path.endswith("a.txt")
     assert hits[0].dense_score is not None and -1.0 <= hits[0].dense_score <= 1.0001
     assert hits[0].keyword_score is not None and hits[0].keyword_score > 0
+
+
+def test_a_search_whose_rows_move_before_they_are_read_runs_again(tmp_path, monkeypatch):
+    """The rows of the chunks kept are read after the search, by address; a file re-indexed
+    and the table compacted in between (the app's sync beside a question) moves them, and
+    the search runs once more on the new table instead of failing or showing old text."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The lighthouse keeper counts seagulls every morning.")
+    (folder / "b.txt").write_text("Granite quarries supply the harbour wall.")
+    kb = KnowledgeBase(AppPaths(tmp_path / "data").ensure(), SETTINGS, embedder=FakeEmbedder())
+    try:
+        kb.index([folder])
+        store = kb.store
+        real_read = store.chunk_rows
+        reads = []
+
+        def changed_first(found):
+            if not reads:  # between the first search and its read: a sync re-indexes a.txt
+                (folder / "a.txt").write_text("The lighthouse keeper now counts puffins.")
+                kb.index([folder])
+                store.optimize(force=True)
+            reads.append(len(found))
+            return real_read(found)
+
+        monkeypatch.setattr(store, "chunk_rows", changed_first)
+        hits = kb.search("lighthouse keeper", k=2)
+    finally:
+        kb.close()
+    assert len(reads) >= 2  # the first read was refused, the search ran again
+    assert hits[0].path.endswith("a.txt") and "puffins" in hits[0].text
+
+
+def test_rows_are_read_in_growing_slices_until_enough_survive_deduplication(tmp_path):
+    """Twelve identical copies rank first and collapse into one hit: the retriever reads
+    further down the ranking (past the first 2k rows) to fill k distinct results."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"copy{i:02}.txt").write_text("Otters juggle pebbles on the riverbank.")
+    (folder / "other.txt").write_text("Otters sleep holding hands on the river.")
+    (folder / "third.txt").write_text("Pebbles on a riverbank are smoothed by water.")
+    kb = KnowledgeBase(AppPaths(tmp_path / "data").ensure(), SETTINGS, embedder=FakeEmbedder())
+    try:
+        kb.index([folder])
+        hits = kb.search("otters juggle pebbles riverbank", k=3)
+        keyword = kb.search_keyword("otters juggle pebbles riverbank", k=3)
+    finally:
+        kb.close()
+    assert sum(n.startswith("copy") for n in names(hits)) == 1
+    assert {"other.txt", "third.txt"} <= set(names(hits)) and len(hits) == 3
+    assert sum(n.startswith("copy") for n in names(keyword)) == 1 and len(keyword) == 3

@@ -8,7 +8,7 @@ import pytest
 from desktop_rag.core.chunking import content_hash
 from desktop_rag.core.errors import IndexMismatchError
 from desktop_rag.core.records import Chunk, FileRecord
-from desktop_rag.core.store import Store
+from desktop_rag.core.store import StaleRows, Store
 from desktop_rag.core.store_schema import sql_str, under_predicate
 
 DIM = 8
@@ -193,3 +193,27 @@ def test_predicate_columns_get_btree_indexes_also_on_an_older_index(tmp_path):
     assert "path_idx" in {i.name for i in store._files.list_indices()}
     assert store.get_file("/d/a.txt").content_hash == "v1"
     assert store.delete_paths(["/d/a.txt"]) == 1 and store.counts().chunks == 0
+
+
+def test_searches_return_ids_and_chunk_rows_reads_the_rest(store: Store):
+    store.write_files([file_item("/d/a.txt", ["alpha river", "beta mountain"], seed=1)])
+    found = store.search_vector(vec(1), 2, columns=("id",))
+    assert set(found[0]) == {"id", "_rowid", "_distance"}
+    assert found[0]["_distance"] == pytest.approx(0.0, abs=1e-5)
+    keyword = store.search_keyword("mountain", 2, columns=("id",))
+    assert set(keyword[0]) == {"id", "_rowid", "_score"}
+    rows = store.chunk_rows([(r["_rowid"], r["id"]) for r in found])
+    assert {rows[r["id"]]["text"] for r in found} == {"alpha river", "beta mountain"}
+    assert rows[found[0]["id"]]["path"] == "/d/a.txt"
+
+
+def test_chunk_rows_says_when_rows_moved_since_the_search(store: Store):
+    """A re-index and compaction between a search and the read of its rows: the addresses
+    the search gave are no longer those chunks'; the caller is told, not misled."""
+    store.write_files([file_item("/d/a.txt", ["alpha river"], seed=1)])
+    store.write_files([file_item("/d/b.txt", ["gamma lake"], seed=5)])
+    found = store.search_vector(vec(1), 1, columns=("id",))
+    store.write_files([file_item("/d/a.txt", ["alpha river, again"], seed=1)])  # re-indexed
+    store.optimize(force=True)  # compaction: new fragments, new addresses
+    with pytest.raises(StaleRows):
+        store.chunk_rows([(r["_rowid"], r["id"]) for r in found])

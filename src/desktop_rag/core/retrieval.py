@@ -10,7 +10,7 @@ import numpy as np
 
 from desktop_rag.core.fusion import RRF_K, Candidate, dedupe, reciprocal_rank_fusion
 from desktop_rag.core.records import Hit
-from desktop_rag.core.store import Store
+from desktop_rag.core.store import StaleRows, Store
 from desktop_rag.core.store_schema import within_folders
 
 
@@ -25,27 +25,47 @@ class RetrievalConfig:
     keyword_weight: float = 1.0
 
 
-def _candidate(
-    row: dict, score: float, *, dense: float | None = None, keyword: float | None = None
-) -> Candidate:
+@dataclass(frozen=True)
+class Ranked:
+    """One place in a ranking, before its chunk's row is read: the chunk's id and
+    address (`Store.chunk_rows`) and its scores."""
+
+    chunk_id: str
+    row_id: int
+    score: float
+    dense: float | None = None
+    keyword: float | None = None
+
+
+def _candidate(row: dict, ranked: Ranked) -> Candidate:
     hit = Hit(
         chunk_id=row["id"],
         path=row["path"],
         text=row["text"],
         start=int(row["start"]),
         end=int(row["end"]),
-        score=float(score),
+        score=float(ranked.score),
         page=row["page"],
         heading_path=tuple(row["heading_path"] or ()),
         ordinal=int(row["ordinal"]),
-        dense_score=dense,
-        keyword_score=keyword,
+        dense_score=ranked.dense,
+        keyword_score=ranked.keyword,
     )
     return Candidate(hit, row["content_hash"] or "", row["file_hash"] or "")
 
 
+# Searches read only these; the rows of the chunks kept are read afterwards.
+KEY_COLUMNS = ("id",)
+# Read attempts before a search that keeps losing its rows to a changing table gives up.
+ATTEMPTS = 3
+
+
 class Retriever:
-    """Reads the store; `embed_query` turns the question into a normalized vector."""
+    """Reads the store; `embed_query` turns the question into a normalized vector.
+
+    Each search is two steps: the searches proper return chunk ids and scores only, then
+    the rows of the chunks kept (after fusion and de-duplication) are read by address.
+    """
 
     def __init__(
         self,
@@ -60,29 +80,55 @@ class Retriever:
     def _pool(self, k: int) -> int:
         return max(k * self.config.depth, self.config.min_candidates)
 
-    def _dense(self, query: str, n: int, where: str | None = None) -> list[Candidate]:
-        rows = self.store.search_vector(self.embed_query(query), n, where)
+    def _dense(self, query: str, n: int, where: str | None = None) -> list[Ranked]:
+        rows = self.store.search_vector(self.embed_query(query), n, where, columns=KEY_COLUMNS)
         # Cosine distance: 1 - distance is the cosine similarity the answerer's
         # relevance check is calibrated on.
         return [
-            _candidate(row, sim, dense=sim)
+            Ranked(row["id"], row["_rowid"], sim, dense=sim)
             for row in rows
             for sim in (1.0 - float(row["_distance"]),)
         ]
 
-    def _keyword(self, query: str, n: int, where: str | None = None) -> list[Candidate]:
-        rows = self.store.search_keyword(query, n, where)
-        return [_candidate(row, float(row["_score"]), keyword=float(row["_score"])) for row in rows]
+    def _keyword(self, query: str, n: int, where: str | None = None) -> list[Ranked]:
+        rows = self.store.search_keyword(query, n, where, columns=KEY_COLUMNS)
+        return [
+            Ranked(row["id"], row["_rowid"], score, keyword=score)
+            for row in rows
+            for score in (float(row["_score"]),)
+        ]
+
+    def _kept(self, search: Callable[[], list[Ranked]], k: int) -> list[Hit]:
+        """The best `k` hits of a ranking after de-duplication, reading rows in growing
+        slices (2k, then doubling): de-duplication drops some, rarely many. A table that
+        changed between the search and the read is searched again."""
+        for attempt in range(ATTEMPTS):
+            ranking = search()
+            rows: dict[str, dict] = {}
+            try:
+                n = min(len(ranking), 2 * k)
+                while True:
+                    missing = [(r.row_id, r.chunk_id) for r in ranking[:n]
+                               if r.chunk_id not in rows]  # fmt: skip
+                    rows.update(self.store.chunk_rows(missing))
+                    kept = dedupe((_candidate(rows[r.chunk_id], r) for r in ranking[:n]), k)
+                    if len(kept) >= k or n >= len(ranking):
+                        return kept
+                    n = min(len(ranking), 2 * n)
+            except StaleRows:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        return []  # not reached
 
     def dense(self, query: str, k: int = 10) -> list[Hit]:
         if not query.strip() or not self.store.ready:
             return []
-        return dedupe(self._dense(query, self._pool(k)), limit=k)
+        return self._kept(lambda: self._dense(query, self._pool(k)), k)
 
     def keyword(self, query: str, k: int = 10) -> list[Hit]:
         if not query.strip() or not self.store.ready:
             return []
-        return dedupe(self._keyword(query, self._pool(k)), limit=k)
+        return self._kept(lambda: self._keyword(query, self._pool(k)), k)
 
     def hybrid(self, query: str, k: int = 10, folders: Sequence[str] = ()) -> list[Hit]:
         """Both searches fused by reciprocal rank; the score is the fused RRF score.
@@ -93,25 +139,30 @@ class Retriever:
             return []
         n = self._pool(k)
         where = within_folders(folders)
-        # The keyword search needs no embedding: it runs while the question is embedded
-        # and the vectors searched. LanceDB and the embedder release the GIL, so at 100,000
-        # chunks on 2 cores a question costs the longer side, not the sum
-        # (benchmarks/scale.py). A thread per question costs about 0.1 ms.
-        with ThreadPoolExecutor(1, thread_name_prefix="desktop-rag-keyword") as pool:
-            keyword_job = pool.submit(self._keyword, query, n, where)
-            dense = self._dense(query, n, where)
-            keyword = keyword_job.result()
-        by_id = {c.hit.chunk_id: c for c in keyword}
-        keyword_scores = {c.hit.chunk_id: c.hit.keyword_score for c in keyword}
-        by_id.update({c.hit.chunk_id: c for c in dense})
+
+        def search() -> list[Ranked]:
+            # The keyword search needs no embedding: it runs while the question is embedded
+            # and the vectors searched. LanceDB and the embedder release the GIL, so a
+            # question costs less than the sum of both sides (benchmarks/scale.py). A
+            # thread per question costs about 0.1 ms.
+            with ThreadPoolExecutor(1, thread_name_prefix="desktop-rag-keyword") as pool:
+                keyword_job = pool.submit(self._keyword, query, n, where)
+                dense = self._dense(query, n, where)
+                keyword = keyword_job.result()
+            return self._fuse(dense, keyword)
+
+        return self._kept(search, k)
+
+    def _fuse(self, dense: list[Ranked], keyword: list[Ranked]) -> list[Ranked]:
+        by_id = {r.chunk_id: r for r in keyword}
+        by_id.update({r.chunk_id: r for r in dense})
+        keyword_scores = {r.chunk_id: r.keyword for r in keyword}
         fused = reciprocal_rank_fusion(
-            [[c.hit.chunk_id for c in dense], [c.hit.chunk_id for c in keyword]],
+            [[r.chunk_id for r in dense], [r.chunk_id for r in keyword]],
             k=self.config.rrf_k,
             weights=[self.config.dense_weight, self.config.keyword_weight],
         )
-        ranked = []
-        for chunk_id, score in fused:
-            cand = by_id[chunk_id]
-            hit = replace(cand.hit, score=score, keyword_score=keyword_scores.get(chunk_id))
-            ranked.append(Candidate(hit, cand.content_hash, cand.file_hash))
-        return dedupe(ranked, limit=k)
+        return [
+            replace(by_id[chunk_id], score=score, keyword=keyword_scores.get(chunk_id))
+            for chunk_id, score in fused
+        ]

@@ -417,13 +417,23 @@ class Store:
         )
 
     def search_vector(
-        self, vector: np.ndarray, limit: int, where: str | None = None, *, exact: bool = False
+        self,
+        vector: np.ndarray,
+        limit: int,
+        where: str | None = None,
+        *,
+        exact: bool = False,
+        columns: Sequence[str] = RESULT_COLUMNS,
     ) -> list[dict]:
-        """Nearest chunks by cosine; `where` (SQL) narrows the rows before the search.
+        """Nearest chunks by cosine, best first: dicts of `columns` (chunk table columns,
+        `path` as the file system spells it) plus `_distance` and `_rowid` (the row's
+        address in this version, for `chunk_rows`). `where` (SQL) narrows the rows before
+        the search.
 
-        With a vector index the candidates come from it and are re-scored exactly
-        (`vector_index.search_params`), so `_distance` is the true cosine distance in [0, 2];
-        `exact`: scan every vector instead (the reference recall is measured against).
+        `_distance` is the cosine distance in [0, 2]: with a vector index the candidates
+        come from it and are re-scored from the stored vectors (`vector_index.
+        search_params`), so it is exact; `exact`: scan every vector instead (the reference
+        recall is measured against).
         """
         if not self.ready:
             return []
@@ -440,12 +450,22 @@ class Store:
                 query = query.refine_factor(params.refine_factor)
             if where:
                 query = query.where(where, prefilter=True)
-            return query.select([*RESULT_COLUMNS, "_distance"]).limit(limit).to_list()
+            query = query.with_row_id(True).select([*columns, "_distance"])
+            return query.limit(limit).to_list()
 
         return _rows(read_latest(run))
 
-    def search_keyword(self, query: str, limit: int, where: str | None = None) -> list[dict]:
-        """BM25 over the text and file names; CJK queries also over character bigrams."""
+    def search_keyword(
+        self,
+        query: str,
+        limit: int,
+        where: str | None = None,
+        *,
+        columns: Sequence[str] = RESULT_COLUMNS,
+    ) -> list[dict]:
+        """BM25 over the text and file names, best first; CJK queries also over character
+        bigrams. Dicts of `columns` plus `_score` (BM25, unbounded, higher is better) and
+        `_rowid` (as in `search_vector`)."""
         if not self.ready or not query.strip():
             return []
         english = MultiMatchQuery(query, ["text", "context"], boosts=[1.0, 0.5])
@@ -459,9 +479,36 @@ class Store:
             search = self._chunks.search(fts, query_type="fts")
             if where:
                 search = search.where(where, prefilter=True)
-            return search.select([*RESULT_COLUMNS, "_score"]).limit(limit).to_list()
+            search = search.with_row_id(True).select([*columns, "_score"])
+            return search.limit(limit).to_list()
 
         return _rows(read_latest(run))
+
+    def chunk_rows(self, found: Sequence[tuple[int, str]]) -> dict[str, dict]:
+        """RESULT_COLUMNS of chunks a search returned with fewer columns: `found` holds
+        (`_rowid`, `id`) pairs; returns the rows by chunk id.
+
+        A search costs far less when it reads only ids (each further column is one random
+        read per candidate: at a million chunks 15 ms of a 29 ms vector search), so the
+        retriever reads the full rows of the few chunks it keeps, here, by address.
+        Raises `StaleRows` when a row is no longer where the search saw it (a compaction or
+        re-index in between); the search is then to be run again.
+        """
+        if not found or not self.ready:
+            return {}
+        wanted = {chunk_id for _, chunk_id in found}
+        try:
+            taken = self._chunks.take_row_ids([row_id for row_id, _ in found])
+            rows = taken.select(RESULT_COLUMNS).to_list()
+        except (OSError, RuntimeError, ValueError) as exc:
+            message = str(exc).lower()
+            if "not found" in message or "no such file" in message or "out of" in message:
+                raise StaleRows(str(exc)) from exc
+            raise
+        by_id = {row["id"]: row for row in _rows(rows) if row["id"] in wanted}
+        if len(by_id) != len(wanted):
+            raise StaleRows(f"{len(wanted) - len(by_id)} of {len(wanted)} rows moved")
+        return by_id
 
     def scan_chunks(self, columns: Sequence[str]) -> pa.Table:
         """These columns of every chunk (for checks, repair and benchmarks); `path` as the
@@ -629,10 +676,15 @@ class Store:
             raise RuntimeError("Store.ensure_tables must be called before writing")
 
 
+class StaleRows(Exception):
+    """Rows moved between a search and `Store.chunk_rows` (the table changed)."""
+
+
 def _rows(rows: list[dict]) -> list[dict]:
     """Search results with paths as the file system spells them."""
     for row in rows:
-        row["path"] = from_storage(row["path"])
+        if "path" in row:
+            row["path"] = from_storage(row["path"])
     return rows
 
 
