@@ -149,7 +149,7 @@ class OnnxEmbedder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # No busy-waiting between operators: a question's embedding runs beside the
         # keyword search (retrieval.py), and spinning threads took the cores it needed
-        # (hybrid search at a million chunks, 2 cores: p50 76 ms spinning, 50 ms not;
+        # (hybrid search at a million chunks, 2 cores: p50 76-81 ms spinning, 47-53 not;
         # batch embedding loses about 4%).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
