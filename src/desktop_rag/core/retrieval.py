@@ -99,26 +99,27 @@ class Retriever:
         ]
 
     def _kept(self, search: Callable[[], list[Ranked]], k: int) -> list[Hit]:
-        """The best `k` hits of a ranking after de-duplication, reading rows in growing
-        slices (2k, then doubling): de-duplication drops some, rarely many. A table that
-        changed between the search and the read is searched again."""
-        for attempt in range(ATTEMPTS):
-            ranking = search()
-            rows: dict[str, dict] = {}
+        """The best `k` hits of `search()`'s ranking after de-duplication. A table that
+        changed between the search and the read of its rows is searched again."""
+        for _ in range(ATTEMPTS - 1):
             try:
-                n = min(len(ranking), 2 * k)
-                while True:
-                    missing = [(r.row_id, r.chunk_id) for r in ranking[:n]
-                               if r.chunk_id not in rows]  # fmt: skip
-                    rows.update(self.store.chunk_rows(missing))
-                    kept = dedupe((_candidate(rows[r.chunk_id], r) for r in ranking[:n]), k)
-                    if len(kept) >= k or n >= len(ranking):
-                        return kept
-                    n = min(len(ranking), 2 * n)
+                return self._read_kept(search(), k)
             except StaleRows:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        return []  # not reached
+                pass
+        return self._read_kept(search(), k)
+
+    def _read_kept(self, ranking: list[Ranked], k: int) -> list[Hit]:
+        """Reads rows in growing slices of the ranking (2k, then doubling) until k survive
+        de-duplication: it drops some, rarely many. Raises StaleRows (Store.chunk_rows)."""
+        rows: dict[str, dict] = {}
+        n = min(len(ranking), 2 * k)
+        while True:
+            missing = [(r.row_id, r.chunk_id) for r in ranking[:n] if r.chunk_id not in rows]
+            rows.update(self.store.chunk_rows(missing))
+            kept = dedupe((_candidate(rows[r.chunk_id], r) for r in ranking[:n]), k)
+            if len(kept) >= k or n >= len(ranking):
+                return kept
+            n = min(len(ranking), 2 * n)
 
     def dense(self, query: str, k: int = 10) -> list[Hit]:
         if not query.strip() or not self.store.ready:

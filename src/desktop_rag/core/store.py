@@ -53,6 +53,7 @@ from desktop_rag.core.store_schema import (
     write_manifest,
 )
 from desktop_rag.core.store_versions import (
+    lost_version,
     optimize_table,
     read_latest,
     read_trained_rows,
@@ -501,8 +502,8 @@ class Store:
             taken = self._chunks.take_row_ids([row_id for row_id, _ in found])
             rows = taken.select(RESULT_COLUMNS).to_list()
         except (OSError, RuntimeError, ValueError) as exc:
-            message = str(exc).lower()
-            if "not found" in message or "no such file" in message or "out of" in message:
+            # A fragment compacted away, or an address past the end of a rewritten one.
+            if lost_version(exc) or "out of" in str(exc).lower():
                 raise StaleRows(str(exc)) from exc
             raise
         by_id = {row["id"]: row for row in _rows(rows) if row["id"] in wanted}
@@ -635,8 +636,11 @@ class Store:
         """What `update_vector_index` would do now (a row count and a small file read)."""
         if not self.ready:
             return Action.NONE
+        return self._vector_index_plan()[1]
+
+    def _vector_index_plan(self) -> tuple[int, Action]:
         rows = self._chunks.count_rows()
-        return plan(rows, self.vector_index_rows(), min_rows=self.vector_index_min_rows)
+        return rows, plan(rows, self.vector_index_rows(), min_rows=self.vector_index_min_rows)
 
     def update_vector_index(self) -> Action:
         """Build the approximate vector index once the table is big enough, train it again
@@ -650,8 +654,7 @@ class Store:
         if not self.ready:
             return Action.NONE
         with self._maintenance:
-            rows = self._chunks.count_rows()
-            action = plan(rows, self.vector_index_rows(), min_rows=self.vector_index_min_rows)
+            rows, action = self._vector_index_plan()
             if action is Action.NONE:
                 return action
             started = time.monotonic()

@@ -24,13 +24,18 @@ CLEANUP_OLDER_THAN = timedelta(0)
 VECTOR_INDEX_STATE = "vector_index.json"  # rows the vector index was trained on
 
 
+def lost_version(exc: BaseException) -> bool:
+    """Whether LanceDB's error says the files of the version being read were deleted."""
+    message = str(exc).lower()
+    return "not found" in message or "no such file" in message
+
+
 def read_latest(run: Callable[[], list[dict]]) -> list[dict]:
     """`run()`, once more if the version it read was deleted under it."""
     try:
         return run()
     except (OSError, RuntimeError, ValueError) as exc:
-        message = str(exc).lower()
-        if "not found" not in message and "no such file" not in message:
+        if not lost_version(exc):
             raise
         log.info("a search lost its version to a cleanup; searching again: %s", exc)
         return run()
