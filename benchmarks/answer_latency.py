@@ -38,10 +38,11 @@ import subprocess
 import sys
 import time
 
-from desktop_rag.core.llm import Answerer, ModelHost
-from desktop_rag.core.llm.prompt import build_prompt
-from desktop_rag.core.llm.worker import default_threads
+from desktop_rag.core.llm.local.host import ModelHost
+from desktop_rag.core.llm.local.worker import default_threads
 from desktop_rag.core.paths import default_chat_model
+from desktop_rag.core.rag.answerer import Answerer
+from desktop_rag.core.rag.prompt import build_prompt
 from desktop_rag.core.records import Hit
 from desktop_rag.core.settings import Settings
 
@@ -145,7 +146,7 @@ def build_worker(model: str, ctx: int, threads: int, reps: int, max_tokens: int)
 
 
 def compare_builds(args: argparse.Namespace, threads: int) -> None:
-    from desktop_rag.core.llm.cpu_features import build_features, describe
+    from desktop_rag.core.llm.local.cpu_features import build_features, describe
 
     builds = {"installed (portable)": None, f"other ({args.compare_build})": args.compare_build}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in builds}
@@ -246,7 +247,7 @@ def main() -> None:
     served = None if args.no_server else start_server(args.model, args.ctx, threads)
     remote = remote_answerer = None
     if served is not None:
-        from desktop_rag.core.llm.remote_host import RemoteHost
+        from desktop_rag.core.llm.server.host import RemoteHost
 
         on_server = settings.with_changes(model_location="server", server_url=served[1])
         remote = RemoteHost(on_server)

@@ -32,9 +32,10 @@ from pathlib import Path
 from _common import BENCH_DIR, REPO, SHARED, StderrProgress
 from answer_quality_questions import QUESTIONS, Question, holds
 from desktop_rag.core.knowledge_base import KnowledgeBase
-from desktop_rag.core.llm import Answerer, ModelHost
-from desktop_rag.core.llm.citations import strip_citations
+from desktop_rag.core.llm.local.host import ModelHost
 from desktop_rag.core.paths import app_paths
+from desktop_rag.core.rag.answerer import Answerer
+from desktop_rag.core.rag.citations import strip_citations
 from desktop_rag.core.settings import Settings
 
 FOLDERS = (
@@ -146,7 +147,7 @@ def main() -> int:
     check_question_set(kb)
 
     try:
-        from desktop_rag.core.llm.attribution import attribute  # the feature under test
+        from desktop_rag.core.rag.attribution import attribute  # the feature under test
     except ImportError:
         attribute = None
 

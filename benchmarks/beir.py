@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from _common import BENCH_DIR, SHARED, StderrProgress, peak_rss_mb
-from desktop_rag.core.embedder import embedder_variant
+from desktop_rag.core.embedding.embedder import embedder_variant
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.records import Document, Hit, Section

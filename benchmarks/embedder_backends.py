@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from _common import BENCH_DIR, SHARED, peak_rss_mb
-from desktop_rag.core.chunking import chunk_document, chunk_limits, embedding_text
-from desktop_rag.core.embedder import SentenceTransformerEmbedder
-from desktop_rag.core.extract import Extractor, is_supported
-from desktop_rag.core.onnx_embedder import OnnxEmbedder
-from desktop_rag.core.onnx_export import FP32, FUSED, INT8
+from desktop_rag.core.embedding.embedder import SentenceTransformerEmbedder
+from desktop_rag.core.embedding.onnx_embedder import OnnxEmbedder
+from desktop_rag.core.embedding.onnx_export import FP32, FUSED, INT8
+from desktop_rag.core.ingest.chunking import chunk_document, chunk_limits, embedding_text
+from desktop_rag.core.ingest.extract import Extractor, is_supported
 from desktop_rag.core.paths import default_embedder_dir
 from desktop_rag.core.settings import Settings
 

@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 
 from _common import SHARED, StderrProgress, peak_rss_mb
-from desktop_rag.core import extract
-from desktop_rag.core.chunking import embedding_text
-from desktop_rag.core.embedder import SentenceTransformerEmbedder
-from desktop_rag.core.indexer import Indexer, IndexerTuning
+from desktop_rag.core.embedding.embedder import SentenceTransformerEmbedder
+from desktop_rag.core.ingest import extract
+from desktop_rag.core.ingest.chunking import embedding_text
+from desktop_rag.core.ingest.indexer import Indexer, IndexerTuning
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths, default_embedder_dir
 from desktop_rag.core.settings import Settings

@@ -41,14 +41,14 @@ import numpy as np
 from lancedb.index import FTS, BTree
 
 from _common import BENCH_DIR, SHARED, peak_rss_mb
-from desktop_rag.core.embedder import embedder_variant
-from desktop_rag.core.embedder_backend import make_embedder
+from desktop_rag.core.embedding.backend import make_embedder
+from desktop_rag.core.embedding.embedder import embedder_variant
+from desktop_rag.core.index.schema import under_predicate
+from desktop_rag.core.index.store import Store
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths, default_embedder_dir
 from desktop_rag.core.records import Chunk, FileRecord
 from desktop_rag.core.settings import Settings
-from desktop_rag.core.store import Store
-from desktop_rag.core.store_schema import under_predicate
 
 WORK = BENCH_DIR / "scale"
 WRITE_ROWS = 4000  # IndexerTuning.write_rows

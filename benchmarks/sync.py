@@ -33,12 +33,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from desktop_rag.core.folders import FolderStore  # noqa: E402
 from desktop_rag.core.knowledge_base import KnowledgeBase  # noqa: E402
 from desktop_rag.core.paths import AppPaths  # noqa: E402
 from desktop_rag.core.settings import Settings  # noqa: E402
-from desktop_rag.core.sync import SyncEngine  # noqa: E402
-from desktop_rag.core.sync_loop import WatchLoop, WatchTiming  # noqa: E402
+from desktop_rag.core.sync.engine import SyncEngine  # noqa: E402
+from desktop_rag.core.sync.folders import FolderStore  # noqa: E402
+from desktop_rag.core.sync.loop import WatchLoop, WatchTiming  # noqa: E402
 
 BENCH = REPO / ".bench" / "sync"
 SCALE = REPO / ".bench" / "sync-scale"
@@ -275,9 +275,9 @@ def scale_figures(rows: int) -> list[str]:
     """Figure 6: predicate costs at `rows` chunks, with and without the B-tree indexes."""
     import numpy as np
 
+    from desktop_rag.core.index.schema import under_predicate
+    from desktop_rag.core.index.store import Store
     from desktop_rag.core.records import Chunk, FileRecord
-    from desktop_rag.core.store import Store
-    from desktop_rag.core.store_schema import under_predicate
 
     per_file, dim = 10, 384
     files = rows // per_file

@@ -78,12 +78,12 @@ COPYRIGHT
 
 # Depends: glibc (at least the build machine's: binaries built against it need its symbol
 # versions) and every system library Qt's display plugins need beyond glibc (xcb, Wayland,
-# EGL/GL, fontconfig ...). That list lives in desktop_rag.core.system_libs, which the app's
+# EGL/GL, fontconfig ...). That list lives in desktop_rag.core.install.system_libs, which the app's
 # launcher also uses to name what is missing, so the package and the check cannot drift.
 # PYTHON: an interpreter that can import the package's dependencies (make package passes .venv's).
 GLIBC=$(ldd --version | head -n 1 | awk '{print $NF}')
 DISPLAY_DEPENDS=$(PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" \
-    -m desktop_rag.core.system_libs --deb-depends)
+    -m desktop_rag.core.install.system_libs --deb-depends)
 INSTALLED_KB=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
 cat >"$STAGE/DEBIAN/control" <<CONTROL
 Package: desktop-rag

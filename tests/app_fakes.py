@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop_rag.core.llm.gpu_fit import FitPlan
-from desktop_rag.core.llm.records import Answer, ModelInfo, Source, Timings
+from desktop_rag.core.llm.gpu.fit import FitPlan
+from desktop_rag.core.llm.model_info import ModelInfo, Timings
+from desktop_rag.core.rag.answers import Answer, Source
 from desktop_rag.core.records import FileRecord, Hit, IndexReport, Progress, SkippedFile
 from desktop_rag.core.settings import Settings
 
@@ -190,7 +191,7 @@ class FakeChatEngine:
         self.threads.add(threading.get_ident())
         for fraction in self.load_steps:
             if cancel is not None and cancel.is_set():
-                from desktop_rag.core.llm.child import Cancelled
+                from desktop_rag.core.llm.local.child import Cancelled
 
                 raise Cancelled()
             if on_progress is not None:
@@ -235,8 +236,8 @@ class FakeChatEngine:
             on_token(token)
             sent.append(token)
             if self.reply is not None and on_attribution is not None and token.endswith("."):
-                from desktop_rag.core.llm.attribution import attribute
-                from desktop_rag.core.llm.records import PartialAttribution
+                from desktop_rag.core.rag.answers import PartialAttribution
+                from desktop_rag.core.rag.attribution import attribute
 
                 done = "".join(sent)
                 partial = attribute(done, sources, question=question)
@@ -247,7 +248,7 @@ class FakeChatEngine:
         if self.reply is not None:
             from dataclasses import replace
 
-            from desktop_rag.core.llm.attribution import attribute
+            from desktop_rag.core.rag.attribution import attribute
 
             result = attribute(text, sources, question=question)
             cited = set(result.cited)
@@ -295,7 +296,7 @@ def build_fake_services(
     """The app's services on the fakes, through the same factories the real engine uses;
     the sync loop debounces for 0.2 s and checks folders every 0.3 s unless `timing` says."""
     from desktop_rag.core.paths import app_paths
-    from desktop_rag.core.sync_loop import WatchTiming
+    from desktop_rag.core.sync.loop import WatchTiming
     from desktop_rag.services.app_services import build_services
 
     FAST_TIMING = WatchTiming(quiet_s=0.2, max_delay_s=2.0, availability_s=0.3, poll_s=0.5)

@@ -14,8 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from desktop_rag.core.install.system_libs import NO_DISPLAY, check_display_libraries, no_display
 from desktop_rag.core.paths import AppPaths, app_paths
-from desktop_rag.core.system_libs import NO_DISPLAY, check_display_libraries, no_display
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -39,7 +39,7 @@ def _setup_logging(paths: AppPaths) -> None:
 
 def _self_test(args: argparse.Namespace) -> int:
     try:
-        from desktop_rag.core import selftest
+        from desktop_rag.core.install import selftest
     except ModuleNotFoundError:
         print("the self-test is not part of this build", file=sys.stderr)
         return 2

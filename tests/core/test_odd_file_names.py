@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from desktop_rag.core.cli import main as cli_main
-from desktop_rag.core.embedder import FakeEmbedder
-from desktop_rag.core.folders import FolderStore
+from desktop_rag.core.embedding.embedder import FakeEmbedder
+from desktop_rag.core.index.store import Store
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.path_keys import display_path
 from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.settings import Settings
-from desktop_rag.core.store import Store
-from desktop_rag.core.sync import SyncEngine
+from desktop_rag.core.sync.engine import SyncEngine
+from desktop_rag.core.sync.folders import FolderStore
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="other systems refuse names that are not UTF-8"

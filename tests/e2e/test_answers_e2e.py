@@ -22,8 +22,9 @@ from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.cli import main as cli_main
 from desktop_rag.core.errors import ModelError
 from desktop_rag.core.knowledge_base import KnowledgeBase
-from desktop_rag.core.llm import NOT_COVERED, Answerer, ModelHost
+from desktop_rag.core.llm.local.host import ModelHost
 from desktop_rag.core.paths import app_paths, default_chat_model
+from desktop_rag.core.rag.answerer import NOT_COVERED, Answerer
 from desktop_rag.core.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -117,8 +118,8 @@ def test_answer_streams_and_cites_the_note_with_the_fact(answerer, corpus):
 
 def test_the_sample_question_that_looped_gets_an_answer_without_repetition(tmp_path):
     """The first-run question on the bundled sample: it once repeated one line to the limit."""
-    from desktop_rag.core.llm.loop_guard import find_loop
     from desktop_rag.core.paths import resources_dir
+    from desktop_rag.core.rag.loop_guard import find_loop
 
     settings = SETTINGS.with_changes(max_tokens=160)
     kb = KnowledgeBase(app_paths(tmp_path / "data"), settings)
@@ -228,7 +229,7 @@ def test_a_gguf_without_chat_template_falls_back_to_chatml_with_a_warning(tmp_pa
     no_template.write_bytes(data.replace(key, b"tokenizer.chat_templatX"))  # same length
     h = ModelHost(SETTINGS)
     try:
-        with caplog.at_level(logging.WARNING, logger="desktop_rag.core.llm.host"):
+        with caplog.at_level(logging.WARNING, logger="desktop_rag.core.llm.local.host"):
             info = h.load(str(no_template))
         assert info.chat_template_source == "fallback" and info.chat_format == "chatml"
         assert "no chat template" in caplog.text and "ChatML" in caplog.text

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop_rag.core.llm.citations import strip_citations
 from desktop_rag.core.paths import app_paths
+from desktop_rag.core.rag.citations import strip_citations
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.app_services import build_services
 from desktop_rag.services.folder_status import FolderState

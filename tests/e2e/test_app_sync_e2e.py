@@ -17,7 +17,7 @@ import pytest
 
 from desktop_rag.core.paths import app_paths
 from desktop_rag.core.settings import Settings
-from desktop_rag.core.sync_loop import WatchTiming
+from desktop_rag.core.sync.loop import WatchTiming
 from desktop_rag.services.app_services import build_services
 from desktop_rag.services.folder_status import FolderState
 from desktop_rag.ui.main_window import MainWindow

@@ -28,11 +28,11 @@ def _driver(data_dir: str, folder: str) -> None:
     """Index `folder` (adding it if needed) and print one line per progress report."""
     import time as _time
 
-    from desktop_rag.core.embedder import FakeEmbedder
-    from desktop_rag.core.folders import FolderStore
-    from desktop_rag.core.indexer import Indexer, IndexerTuning
+    from desktop_rag.core.embedding.embedder import FakeEmbedder
+    from desktop_rag.core.ingest.indexer import Indexer, IndexerTuning
     from desktop_rag.core.knowledge_base import KnowledgeBase
-    from desktop_rag.core.sync import SyncEngine
+    from desktop_rag.core.sync.engine import SyncEngine
+    from desktop_rag.core.sync.folders import FolderStore
 
     class SlowFake(FakeEmbedder):
         def embed(self, texts):
@@ -99,10 +99,10 @@ def run_until(proc: subprocess.Popen, stop_after) -> list[str]:
 
 def inspect(data_dir: Path) -> dict:
     """Open the index as a restarted app would (consistency check first), and audit it."""
-    from desktop_rag.core.embedder import FakeEmbedder
-    from desktop_rag.core.folders import FolderStore
+    from desktop_rag.core.embedding.embedder import FakeEmbedder
     from desktop_rag.core.knowledge_base import KnowledgeBase
-    from desktop_rag.core.sync import SyncEngine
+    from desktop_rag.core.sync.engine import SyncEngine
+    from desktop_rag.core.sync.folders import FolderStore
 
     kb = KnowledgeBase.open(data_dir, embedder=FakeEmbedder())
     try:

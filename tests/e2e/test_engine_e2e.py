@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from desktop_rag.core import cli
-from desktop_rag.core.commands import index as index_cmd
-from desktop_rag.core.embedder import FakeEmbedder, SentenceTransformerEmbedder
+from desktop_rag.core.cli import index as index_cmd
+from desktop_rag.core.embedding.embedder import FakeEmbedder, SentenceTransformerEmbedder
 from desktop_rag.core.errors import IndexMismatchError
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths, default_embedder_dir
 from desktop_rag.core.settings import Settings
-from tests.core.extract.badfiles import (
+from tests.core.ingest.extract.badfiles import (
     BAD_FILES_LIMITS,
     GBK_NAME,
     GBK_PHRASE,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop_rag.core.llm import ModelHost
+from desktop_rag.core.llm.local.host import ModelHost
 from desktop_rag.core.paths import default_chat_model
 from desktop_rag.core.settings import Settings
 from tests.core.llm.lora_files import lora_pair, write_gguf
@@ -90,7 +90,7 @@ def test_an_adapter_llama_cpp_refuses_is_explained_from_its_log(host, adapters, 
     def passes(*_args):
         return None
 
-    monkeypatch.setattr("desktop_rag.core.llm.host.check_adapter", passes)
+    monkeypatch.setattr("desktop_rag.core.llm.local.host.check_adapter", passes)
     text, info = greedy(host, lora_path=adapters["mismatched"])
     assert info.lora is None
     assert (

@@ -20,11 +20,11 @@ from PySide6.QtCore import Qt
 from desktop_rag.core import settings as settings_mod
 from desktop_rag.core.cli import main as cli_main
 from desktop_rag.core.knowledge_base import KnowledgeBase
-from desktop_rag.core.llm import Answerer
-from desktop_rag.core.llm.remote_host import RemoteHost
-from desktop_rag.core.llm.server_errors import ServerError
+from desktop_rag.core.llm.server.errors import ServerError
+from desktop_rag.core.llm.server.host import RemoteHost
+from desktop_rag.core.llm.server.secrets import KeyStore
 from desktop_rag.core.paths import app_paths, default_chat_model
-from desktop_rag.core.secrets import KeyStore
+from desktop_rag.core.rag.answerer import Answerer
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.app_services import build_services
 from desktop_rag.ui.main_window import MainWindow

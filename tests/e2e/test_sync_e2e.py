@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_rag.core.embedder import SentenceTransformerEmbedder
-from desktop_rag.core.folders import FolderStore
-from desktop_rag.core.indexer import hash_file
+from desktop_rag.core.embedding.embedder import SentenceTransformerEmbedder
+from desktop_rag.core.ingest.indexer import hash_file
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths, default_embedder_dir
 from desktop_rag.core.settings import Settings
-from desktop_rag.core.sync import SyncEngine, SyncEvent
-from desktop_rag.core.sync_loop import WatchLoop, WatchTiming
+from desktop_rag.core.sync.engine import SyncEngine, SyncEvent
+from desktop_rag.core.sync.folders import FolderStore
+from desktop_rag.core.sync.loop import WatchLoop, WatchTiming
 
 pytestmark = pytest.mark.slow
 

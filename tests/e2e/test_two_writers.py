@@ -15,12 +15,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from desktop_rag.core.embedder import FakeEmbedder
-from desktop_rag.core.folders import FolderStore
+from desktop_rag.core.embedding.embedder import FakeEmbedder
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.settings import Settings
-from desktop_rag.core.sync import SyncEngine
+from desktop_rag.core.sync.engine import SyncEngine
+from desktop_rag.core.sync.folders import FolderStore
 
 # The first writer: each write of records stalls 1.5 s between its chunks and its records,
 # the moment a repair by someone else would delete chunks that are about to be recorded.
@@ -28,11 +28,11 @@ SLOW_WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from desktop_rag.core.embedder import FakeEmbedder
+    from desktop_rag.core.embedding.embedder import FakeEmbedder
     from desktop_rag.core.knowledge_base import KnowledgeBase
     from desktop_rag.core.paths import AppPaths
     from desktop_rag.core.settings import Settings
-    from desktop_rag.core.store import Store
+    from desktop_rag.core.index.store import Store
 
     real_merge = Store._merge_records
     def slow_merge(self, records):

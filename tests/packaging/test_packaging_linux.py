@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import desktop_rag
-from desktop_rag.core.system_libs import deb_depends
+from desktop_rag.core.install.system_libs import deb_depends
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = desktop_rag.__version__

@@ -8,8 +8,9 @@ import socket
 import pypdf
 import pytest
 
-from desktop_rag.core import cli, network_guard, selftest
-from desktop_rag.core.tiny_pdf import tiny_pdf
+from desktop_rag.core import cli
+from desktop_rag.core.install import network_guard, selftest
+from desktop_rag.core.install.tiny_pdf import tiny_pdf
 
 
 def test_tiny_pdf_holds_the_lines_pypdf_reads_back():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop_rag.core.history import History
+from desktop_rag.core.chats.history import History
 from desktop_rag.services.chat_service import ChatService
 from desktop_rag.services.conversation_service import ConversationService
 from tests.app_fakes import FakeChatEngine

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_rag.core.folders import FolderStore
-from desktop_rag.core.sync_loop import WatchTiming
+from desktop_rag.core.sync.folders import FolderStore
+from desktop_rag.core.sync.loop import WatchTiming
 from desktop_rag.services.folder_service import FolderService
 from desktop_rag.services.folder_status import FolderState
 from desktop_rag.services.index_service import IndexService

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from desktop_rag.core.history import Conversation
+from desktop_rag.core.chats.history import Conversation
 from desktop_rag.core.records import SkippedFile
 from desktop_rag.services.folder_status import (
     FolderState,

@@ -5,7 +5,7 @@ questions go, and a new key is kept in the key store (never in settings.json).""
 from __future__ import annotations
 
 from desktop_rag.core import settings as settings_mod
-from desktop_rag.core.secrets import KeyStore
+from desktop_rag.core.llm.server.secrets import KeyStore
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.model_service import ModelService
 from desktop_rag.ui.settings_dialog import SettingsDialog

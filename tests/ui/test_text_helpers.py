@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from desktop_rag.core.llm.gpu_fit import FitPlan
+from desktop_rag.core.llm.gpu.fit import FitPlan
 from desktop_rag.ui.markdown_text import link_citations, snippet, source_label, source_link
 from desktop_rag.ui.message_widget import MessageWidget
 from desktop_rag.ui.status_bar import format_bytes, gpu_text, short_reason
@@ -30,7 +30,7 @@ def test_citations_become_links_outside_code_only():
 
 
 def test_markdown_answers_render_tables_and_code(qtbot):
-    from desktop_rag.core.history import Message
+    from desktop_rag.core.chats.history import Message
 
     widget = MessageWidget(Message(1, 1, "assistant", "| a | b |\n|---|---|\n| 1 | 2 |\n"))
     qtbot.addWidget(widget)

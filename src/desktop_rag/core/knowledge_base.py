@@ -26,16 +26,16 @@ from pathlib import Path
 import numpy as np
 
 from desktop_rag.core import settings as settings_mod
-from desktop_rag.core.embedder import Embedder
-from desktop_rag.core.embedder_backend import make_embedder
-from desktop_rag.core.extract import ExtractLimits
-from desktop_rag.core.indexer import Indexer
+from desktop_rag.core.embedding.backend import make_embedder
+from desktop_rag.core.embedding.embedder import Embedder
+from desktop_rag.core.index.store import Store
+from desktop_rag.core.index.vector_index import Action
+from desktop_rag.core.ingest.extract import ExtractLimits
+from desktop_rag.core.ingest.indexer import Indexer
 from desktop_rag.core.paths import AppPaths, app_paths, default_embedder_dir
 from desktop_rag.core.records import Document, FileRecord, Hit, IndexReport, Progress, SkippedFile
-from desktop_rag.core.retrieval import RetrievalConfig, Retriever
+from desktop_rag.core.retrieval.retriever import RetrievalConfig, Retriever
 from desktop_rag.core.settings import Settings
-from desktop_rag.core.store import Store
-from desktop_rag.core.vector_index import Action
 
 log = logging.getLogger(__name__)
 

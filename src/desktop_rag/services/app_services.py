@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from desktop_rag.core.folders import FolderStore
 from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.settings import LOCAL_MODEL_FIELDS, SERVER_MODEL_FIELDS, Settings
+from desktop_rag.core.sync.folders import FolderStore
 from desktop_rag.services import heap
 from desktop_rag.services.chat_service import ChatService
 from desktop_rag.services.conversation_service import ConversationService
@@ -19,7 +19,7 @@ from desktop_rag.services.local_engine import chat_engine_factory, knowledge_bas
 from desktop_rag.services.model_service import ModelService
 
 if TYPE_CHECKING:  # imports watchdog and LanceDB: the window shows before they load
-    from desktop_rag.core.sync_loop import WatchTiming
+    from desktop_rag.core.sync.loop import WatchTiming
 
 IndexFactoryFor = Callable[[Settings], IndexFactory]
 ChatFactoryFor = Callable[[Settings], ChatEngineFactory]
@@ -120,7 +120,7 @@ def build_services(
     timing: WatchTiming | None = None,
 ) -> AppServices:
     """The real engine unless factories are given (`for(settings) -> factory`); `timing`:
-    the sync loop's debounce and check intervals (`core.sync_loop.WatchTiming`)."""
+    the sync loop's debounce and check intervals (`core.sync.loop.WatchTiming`)."""
     paths.ensure()
     index_for = index_factory_for or _real_index_for(paths)
     chat_for = chat_factory_for or _real_chat_for(paths)

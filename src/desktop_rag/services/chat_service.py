@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop_rag.services import heap
 from desktop_rag.services.engine import ChatEngine, ChatEngineFactory
 from desktop_rag.services.errors import describe_error
-from desktop_rag.services.tokens import TokenCoalescer
+from desktop_rag.services.token_coalescer import TokenCoalescer
 from desktop_rag.services.worker import JobContext, TaskRunner
 
 log = logging.getLogger(__name__)

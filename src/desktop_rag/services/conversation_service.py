@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop_rag.core.chat_export import conversation_markdown, export_file_name
-from desktop_rag.core.history import (
+from desktop_rag.core.chats.export import conversation_markdown, export_file_name
+from desktop_rag.core.chats.history import (
     DEFAULT_TITLE,
     History,
     Message,

@@ -1,7 +1,7 @@
 """Watched folders: their saved list and their live state, for the window.
 
 Lives on the UI thread and touches no file system: the saved list is SQLite
-(`core.folders.FolderStore`), and everything else (watching, availability probes, rescans,
+(`core.sync.folders.FolderStore`), and everything else (watching, availability probes, rescans,
 indexing) is done by the sync loop on the index thread (`IndexService`), whose reports this
 service turns into each folder's `FolderStatus`.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_rag.core.errors import UserFacingError
-from desktop_rag.core.folders import FolderStore
 from desktop_rag.core.records import Progress
+from desktop_rag.core.sync.folders import FolderStore
 from desktop_rag.services.folder_status import FolderState, FolderStatus
 from desktop_rag.services.index_service import IndexService
 
@@ -147,7 +147,7 @@ class FolderService(QObject):
 
     @Slot(str, object)
     def _on_index_folder_done(self, folder: str, summary) -> None:
-        """`summary`: core.sync_loop.FolderSummary."""
+        """`summary`: core.sync.loop.FolderSummary."""
         if folder not in self._status:
             return  # removed meanwhile
         if not summary.available:
@@ -170,7 +170,7 @@ class FolderService(QObject):
 
     @Slot(object)
     def _on_index_event(self, event) -> None:
-        """`event`: core.sync.SyncEvent from the engine, on the loop's thread."""
+        """`event`: core.sync.engine.SyncEvent from the engine, on the loop's thread."""
         if event.action == "unavailable" and event.path in self._status:
             self._set(event.path, state=FolderState.UNAVAILABLE, **_IDLE)
         elif event.action == "available" and event.path in self._status:

@@ -1,4 +1,4 @@
-"""Runs the sync loop (`core.sync_loop.WatchLoop`, the same one `desktop-rag watch` runs) on
+"""Runs the sync loop (`core.sync.loop.WatchLoop`, the same one `desktop-rag watch` runs) on
 the index thread, and relays what it reports as Qt signals.
 
 The loop owns the knowledge base and the watcher: every write, file-system probe, rescan
@@ -26,12 +26,12 @@ class IndexService(QObject):
     opened = Signal(object)  # IndexStatus
     open_failed = Signal(str)
     progress = Signal(str, object)  # folder, Progress
-    folder_done = Signal(str, object)  # folder, core.sync_loop.FolderSummary
+    folder_done = Signal(str, object)  # folder, core.sync.loop.FolderSummary
     folder_failed = Signal(str, str)  # folder, message
     removed = Signal(str)  # folder
     status_changed = Signal(object)  # IndexStatus
     work_changed = Signal(str)  # what runs in the background now, "" when idle
-    event = Signal(object)  # core.sync.SyncEvent: unavailable, available, polling, error ...
+    event = Signal(object)  # core.sync.engine.SyncEvent: unavailable, available, polling, error ...
 
     def __init__(
         self,
@@ -40,7 +40,7 @@ class IndexService(QObject):
         state_db: Path,
         ignore_patterns: tuple[str, ...] = (),
         *,
-        timing=None,  # core.sync_loop.WatchTiming; None: the CLI's defaults
+        timing=None,  # core.sync.loop.WatchTiming; None: the CLI's defaults
         parent=None,
     ):
         super().__init__(parent)
@@ -51,7 +51,7 @@ class IndexService(QObject):
         self._runner.progress.connect(self._on_runner_progress)
         self._runner.failed.connect(self._on_runner_failed)
         self._ctx: JobContext | None = None  # the loop job's: its progress channel
-        self._loop = None  # core.sync_loop.WatchLoop, built on first use (imports watchdog)
+        self._loop = None  # core.sync.loop.WatchLoop, built on first use (imports watchdog)
         self._factory = (factory, ignore_patterns)
         self.status = None  # the last IndexStatus
         self.status_changed.connect(self._on_status_changed)
@@ -109,7 +109,7 @@ class IndexService(QObject):
 
     def _ensure_loop(self):
         if self._loop is None:
-            from desktop_rag.core.sync_loop import WatchLoop, WatchTiming
+            from desktop_rag.core.sync.loop import WatchLoop, WatchTiming
 
             self._loop = WatchLoop(
                 self._engine_factory(), self._timing or WatchTiming(), listener=_Relay(self)
@@ -133,9 +133,11 @@ class IndexService(QObject):
         state_db = self._state_db
 
         def build():
-            from desktop_rag.core.folders import FolderStore
-            from desktop_rag.core.ignore import IgnoreRules
-            from desktop_rag.core.sync import SyncEngine  # imports lancedb: index thread only
+            from desktop_rag.core.ingest.ignore import IgnoreRules
+            from desktop_rag.core.sync.engine import (
+                SyncEngine,  # imports lancedb: index thread only
+            )
+            from desktop_rag.core.sync.folders import FolderStore
 
             rules = IgnoreRules.from_patterns(patterns)
             kb = factory()

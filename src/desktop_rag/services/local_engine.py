@@ -40,7 +40,7 @@ class LocalChatEngine:
             self._host = make_host(self.settings, self.paths)
         if self._answerer is None:
             from desktop_rag.core.knowledge_base import KnowledgeBase
-            from desktop_rag.core.llm.answerer import Answerer
+            from desktop_rag.core.rag.answerer import Answerer
 
             self._kb = KnowledgeBase(self.paths, self.settings)
             self._answerer = Answerer(
@@ -70,7 +70,7 @@ class LocalChatEngine:
         folders: Sequence[str] = (),
         on_attribution: Callable[[Any], None] | None = None,
     ) -> Any:
-        from desktop_rag.core.llm.records import Turn
+        from desktop_rag.core.rag.answers import Turn
 
         _host, answerer = self._parts()
         turns = [Turn(q, a) for q, a in history]

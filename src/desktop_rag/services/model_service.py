@@ -27,13 +27,13 @@ class ModelPreview:
     n_layers: int
     n_ctx_train: int
     architecture: str
-    plan: object  # core.llm.gpu_fit.FitPlan for the settings being edited
+    plan: object  # core.llm.gpu.fit.FitPlan for the settings being edited
 
 
 class ModelService(QObject):
     inspected = Signal(int, object)  # request id, ModelPreview
     inspect_failed = Signal(int, str)
-    server_tested = Signal(int, object)  # request id, core.llm.server_client.ServerInfo
+    server_tested = Signal(int, object)  # request id, core.llm.server.client.ServerInfo
     server_test_failed = Signal(int, str)  # request id, the cause in words
     key_stored = Signal(int, str)  # request id, where keys are kept ("the system keyring ...")
     key_store_failed = Signal(int, str)
@@ -86,9 +86,9 @@ class ModelService(QObject):
 
 
 def _inspect(path: str, settings: Settings, ctx: JobContext) -> ModelPreview:
-    from desktop_rag.core.llm.gguf_info import read_gguf_info
-    from desktop_rag.core.llm.gpu_fit import plan_fit
-    from desktop_rag.core.llm.gpu_probe import llama_gpu_offload_supported, probe_gpus
+    from desktop_rag.core.llm.gpu.fit import plan_fit
+    from desktop_rag.core.llm.gpu.probe import llama_gpu_offload_supported, probe_gpus
+    from desktop_rag.core.llm.model.gguf_info import read_gguf_info
 
     info = read_gguf_info(path)
     probe = probe_gpus()
@@ -115,9 +115,9 @@ def _inspect(path: str, settings: Settings, ctx: JobContext) -> ModelPreview:
 def _test_server(
     url: str, model: str, api_key: str | None, secrets_file: Path, ctx: JobContext
 ) -> object:
-    from desktop_rag.core.llm.server_address import parse_server_url
-    from desktop_rag.core.llm.server_client import ServerClient
-    from desktop_rag.core.secrets import api_key_for
+    from desktop_rag.core.llm.server.address import parse_server_url
+    from desktop_rag.core.llm.server.client import ServerClient
+    from desktop_rag.core.llm.server.secrets import api_key_for
 
     client = ServerClient(parse_server_url(url), api_key_for(url, secrets_file, api_key))
     try:
@@ -127,7 +127,7 @@ def _test_server(
 
 
 def _store_key(url: str, api_key: str, secrets_file: Path, ctx: JobContext) -> str:
-    from desktop_rag.core.secrets import KeyStore
+    from desktop_rag.core.llm.server.secrets import KeyStore
 
     store = KeyStore(secrets_file)
     store.set(url, api_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from desktop_rag.core.history import Message
+from desktop_rag.core.chats.history import Message
 from desktop_rag.ui.message_widget import MessageWidget
 
 EMPTY_TEXT = (

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from desktop_rag.core.history import Conversation
+from desktop_rag.core.chats.history import Conversation
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_rag.core.history import Message
+from desktop_rag.core.chats.history import Message
 from desktop_rag.core.paths import resources_dir
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.app_services import AppServices

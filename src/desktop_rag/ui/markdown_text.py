@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from desktop_rag.core.llm.citations import outside_inline_code
-from desktop_rag.core.llm.records import SentenceSupport
 from desktop_rag.core.path_keys import display_path
+from desktop_rag.core.rag.answers import SentenceSupport
+from desktop_rag.core.rag.citations import outside_inline_code
 
 _FENCE = re.compile(r"^(```|~~~)")
 _CITATION = re.compile(r"\[(\d{1,3})\](?!\()")

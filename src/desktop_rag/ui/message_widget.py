@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from desktop_rag.core.history import Message, SavedSource, sentences_from
-from desktop_rag.core.llm.records import PartialAttribution, SentenceSupport
+from desktop_rag.core.chats.history import Message, SavedSource, sentences_from
+from desktop_rag.core.rag.answers import PartialAttribution, SentenceSupport
 from desktop_rag.ui.markdown_text import (
     UNSUPPORTED_SCHEME,
     UNSUPPORTED_TIP,

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_rag.core.errors import UserFacingError
-from desktop_rag.core.llm.server_address import exposure_warning, parse_server_url
+from desktop_rag.core.llm.server.address import exposure_warning, parse_server_url
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.model_service import ModelService
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_rag.core import settings as settings_mod
-from desktop_rag.core.llm.model_advice import model_advice
+from desktop_rag.core.llm.model.advice import model_advice
 from desktop_rag.core.paths import default_chat_model, default_embedder_dir
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.model_service import ModelPreview, ModelService
@@ -396,8 +396,8 @@ class SettingsDialog(QDialog):
 
     def _update_chunk_note(self) -> None:
         """What the embedding model reads of a chunk: its own limit caps the chunk size."""
-        from desktop_rag.core.chunking import chunk_limits
-        from desktop_rag.core.embedder import model_max_tokens
+        from desktop_rag.core.embedding.embedder import model_max_tokens
+        from desktop_rag.core.ingest.chunking import chunk_limits
 
         folder = self.embedder_edit.text().strip()
         try:

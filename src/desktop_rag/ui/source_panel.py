@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_rag.core.history import SavedSource
+from desktop_rag.core.chats.history import SavedSource
 from desktop_rag.core.path_keys import display_path
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
 
-from desktop_rag.core.llm.server_address import exposure_warning, parse_server_url
+from desktop_rag.core.llm.server.address import exposure_warning, parse_server_url
 from desktop_rag.ui.server_settings import privacy_text
 
 

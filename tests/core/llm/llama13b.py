@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop_rag.core.llm.gguf_info import TensorInfo
+from desktop_rag.core.llm.model.gguf_info import TensorInfo
 
 N_LAYER, N_EMBD, N_HEAD, N_FF, N_VOCAB = 40, 5120, 40, 13824, 32000
 BLOCK = {"F32": (1, 4), "F16": (1, 2), "Q4_K": (256, 144), "Q6_K": (256, 210)}

@@ -6,7 +6,7 @@ import pytest
 
 from desktop_rag.core.cli import main as cli_main
 from desktop_rag.core.llm.doctor import collect, format_report
-from desktop_rag.core.llm.gpu_fit import GIB
+from desktop_rag.core.llm.gpu.fit import GIB
 from desktop_rag.core.settings import Settings
 
 FAKE = "tests.core.llm.fake_llm_backend:FakeBackend"
@@ -102,7 +102,7 @@ def test_doctor_explains_a_model_process_that_dies_on_an_illegal_instruction(tmp
     monkeypatch.setenv("FAKE_LLM_DIE", "SIGILL")
     reported = frozenset({"SSE3", "AVX", "AVX2", "AMX_INT8", "AVX512"})
     monkeypatch.setattr("desktop_rag.core.llm.doctor.cpu_features", lambda: reported)
-    monkeypatch.setattr("desktop_rag.core.llm.host.cpu_features", lambda: reported)
+    monkeypatch.setattr("desktop_rag.core.llm.local.host.cpu_features", lambda: reported)
     report = collect(Settings(chat_model=str(model), n_gpu_layers=0), backend=FAKE)
     test = report["one_token"]
     assert not test["ok"] and test["cause"] == "instructions"

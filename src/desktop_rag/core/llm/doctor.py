@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from desktop_rag.core.errors import ModelError, UserFacingError
-from desktop_rag.core.llm import worker
-from desktop_rag.core.llm.cpu_features import build_features, cpu_features, describe
-from desktop_rag.core.llm.gguf_info import read_gguf_info
-from desktop_rag.core.llm.gpu_fit import gib, plan_fit
-from desktop_rag.core.llm.gpu_probe import probe_gpus
-from desktop_rag.core.llm.lora import check_adapter
+from desktop_rag.core.llm.gpu.fit import gib, plan_fit
+from desktop_rag.core.llm.gpu.probe import probe_gpus
+from desktop_rag.core.llm.local import worker
+from desktop_rag.core.llm.local.cpu_features import build_features, cpu_features, describe
+from desktop_rag.core.llm.model.gguf_info import read_gguf_info
+from desktop_rag.core.llm.model.lora import check_adapter
 from desktop_rag.core.paths import default_chat_model
 from desktop_rag.core.settings import Settings
 
@@ -54,7 +54,7 @@ def run_one_token(settings: Settings, backend: str = worker.DEFAULT_BACKEND) -> 
     `runtime` is the child's greeting (version, gpu_offload, system_info), `cause` the
     `ModelCrash` cause when the process died ("instructions", "memory" ...).
     """
-    from desktop_rag.core.llm.host import ModelHost
+    from desktop_rag.core.llm.local.host import ModelHost
 
     host = ModelHost(settings, backend=backend)
     result: dict[str, Any] = {"ok": False}

@@ -7,14 +7,14 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from desktop_rag.core.llm.records import ModelInfo, Timings
+from desktop_rag.core.llm.model_info import ModelInfo, Timings
 from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.settings import Settings
 
 
 class ChatHost(Protocol):
-    """What the answerer needs of a model: `core.llm.host.ModelHost` (a child process here)
-    or `core.llm.remote_host.RemoteHost` (an OpenAI-compatible server)."""
+    """What the answerer needs of a model: `core.llm.local.host.ModelHost` (a child process here)
+    or `core.llm.server.host.RemoteHost` (an OpenAI-compatible server)."""
 
     @property
     def info(self) -> ModelInfo | None: ...
@@ -58,11 +58,11 @@ def make_host(settings: Settings, paths: AppPaths, *, api_key: str | None = None
     """The host for `settings.model_location`. For a server, `api_key` (None: the one kept
     for that server in the key store, if any). Raises ServerAddressError for a bad address."""
     if settings.model_location == "server":
-        from desktop_rag.core.llm.remote_host import RemoteHost
-        from desktop_rag.core.secrets import api_key_for
+        from desktop_rag.core.llm.server.host import RemoteHost
+        from desktop_rag.core.llm.server.secrets import api_key_for
 
         key = api_key_for(settings.server_url, paths.secrets_file, api_key)
         return RemoteHost(settings, api_key=key)
-    from desktop_rag.core.llm.host import ModelHost
+    from desktop_rag.core.llm.local.host import ModelHost
 
     return ModelHost(settings, log_dir=paths.logs_dir)

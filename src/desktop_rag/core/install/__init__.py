@@ -1,0 +1,1 @@
+"""Is this installation sound: the offline self-test and the system libraries Qt needs."""

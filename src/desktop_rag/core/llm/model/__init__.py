@@ -1,0 +1,1 @@
+"""The model file: GGUF header and tensors, LoRA adapters, readable facts and advice."""
