@@ -107,11 +107,22 @@ def bundle_dir() -> Path | None:
 
 
 def resources_dir() -> Path:
-    """Icons, the sample folder and the desktop entry."""
+    """Icons, the sample folder and the desktop entry: `icons/`, `sample/`, `*.desktop`.
+
+    The frozen app has them in its bundle, an installed wheel inside the package
+    (`desktop_rag/resources`, copied there by setup.py), a source checkout at the top of the
+    repository (`src/../resources`).
+    """
     bundled = bundle_dir()
     if bundled is not None:
         return bundled / "resources"
-    return Path(__file__).resolve().parents[3] / "resources"
+    package = _package_dir("desktop_rag")
+    if package is None:  # not reachable: this module is part of the package
+        raise FileNotFoundError("the desktop_rag package cannot be found")
+    installed = package / "resources"
+    if installed.is_dir():
+        return installed
+    return package.parent.parent / "resources"
 
 
 def _package_dir(name: str) -> Path | None:
