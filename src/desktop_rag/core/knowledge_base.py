@@ -257,8 +257,16 @@ class KnowledgeBase:
     # -- reading ----------------------------------------------------------------------
 
     def search(self, query: str, k: int = 10, folders: Sequence[str] = ()) -> list[Hit]:
-        """Hybrid search (vectors + keywords, fused by reciprocal rank), duplicates removed;
-        only under `folders` when some are given."""
+        """The `k` best chunks for `query`: vector and keyword search fused by reciprocal
+        rank, near-duplicate chunks removed; only under `folders` when some are given.
+
+        `Hit.score` is the fused RRF score, sum of 1 / (60 + rank) over the two lists: at
+        most 2/61, about 0.033 (first in both), higher is better; it only ranks. The raw
+        signals ride along: `Hit.dense_score` (cosine similarity, -1 to 1) and
+        `Hit.keyword_score` (BM25, unbounded), None for the side that did not find the
+        chunk. `[]` for an empty index. Loads the embedding model on first use; raises
+        `IndexMismatchError` when the index was built by another embedding model.
+        """
         return self._retriever().hybrid(query, k, [_resolved(f) for f in folders])
 
     def search_dense(self, query: str, k: int = 10) -> list[Hit]:

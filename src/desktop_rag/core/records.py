@@ -42,7 +42,9 @@ class Chunk:
     end: int
     page: int | None = None
     heading_path: tuple[str, ...] = ()
-    content_hash: str = ""  # of `text`; unchanged chunks keep their vectors on re-index
+    # sha256 of `text` and its heading path (32 hex digits); unchanged chunks keep their
+    # vectors on re-index. Not `FileRecord.content_hash`, which is the whole file's.
+    content_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class FileRecord:
     path: str
     size: int
     mtime_ns: int
+    # sha256 of the file's bytes (hex). Not `Chunk.content_hash` (a chunk's text): the
+    # chunks table stores this one as `file_hash`; the name is the files table's column.
     content_hash: str
     status: str  # "indexed" | "error" | "pending"
     error: str | None = None

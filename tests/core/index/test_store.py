@@ -58,7 +58,7 @@ def test_write_read_and_replace(store: Store):
     records = {r.path: r for r in store.get_files()}
     assert records["/d/a.txt"].chunk_count == 2 and records["/d/a.txt"].status == "indexed"
     # Re-writing a file replaces its chunks (none of the old ones remain).
-    store.upsert_file(*file_item("/d/a.txt", ["alpha new"], file_hash="h2"))
+    store.write_files([file_item("/d/a.txt", ["alpha new"], file_hash="h2")])
     rows = store.chunk_paths_and_hashes().to_pylist()
     assert sorted((r["path"], r["file_hash"]) for r in rows) == [
         ("/d/a.txt", "h2"),

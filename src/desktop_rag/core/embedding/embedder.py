@@ -43,7 +43,12 @@ class Embedder(Protocol):
 
     def token_offsets(self, text: str) -> TokenSpans: ...
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The embeddings of `texts`, in their order: shape `(len(texts), dim)`, float32,
+        each row L2-normalised (length 1), so a dot product is the cosine similarity.
+        `(0, dim)` for no texts. Texts longer than `max_tokens` are cut by the model.
+        Raises what the runtime raises (RuntimeError, MemoryError) on a failed batch."""
+        ...
 
 
 def embedder_variant(embedder: Embedder) -> str:

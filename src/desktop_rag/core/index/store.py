@@ -240,10 +240,6 @@ class Store:
             for part in batches(paths):
                 self._chunks.delete(f"{in_list('path', part)} AND batch < {batch}")
 
-    def upsert_file(self, record: FileRecord, chunks: Sequence[tuple[Chunk, np.ndarray]]):
-        """Replace one file's chunks, then its record (see the module's notes on order)."""
-        self.write_files([(record, chunks)])
-
     def put_records(self, records: Sequence[FileRecord]) -> None:
         """Insert or update file records only (a new mtime of unchanged content)."""
         if records:
@@ -426,15 +422,22 @@ class Store:
         exact: bool = False,
         columns: Sequence[str] = RESULT_COLUMNS,
     ) -> list[dict]:
-        """Nearest chunks by cosine, best first: dicts of `columns` (chunk table columns,
-        `path` as the file system spells it) plus `_distance` and `_rowid` (the row's
-        address in this version, for `chunk_rows`). `where` (SQL) narrows the rows before
-        the search.
+        """Nearest chunks by cosine, best first; at most `limit` of them.
 
-        `_distance` is the cosine distance in [0, 2]: with a vector index the candidates
-        come from it and are re-scored from the stored vectors (`vector_index.
-        search_params`), so it is exact; `exact`: scan every vector instead (the reference
-        recall is measured against).
+        `vector`: shape `(dim,)`, the question's embedding (`Embedder.embed`, one row).
+        `where`: an SQL predicate over chunk columns (e.g. `schema.under_predicate`) that
+        narrows the rows before the search (prefilter). Returns one dict per chunk whose keys
+        are exactly `columns` (chunk table columns; `path` as the file system spells it)
+        plus `_distance` and `_rowid` (the row's address in this table version, for
+        `chunk_rows`). `[]` when the index has no tables yet.
+
+        `_distance` is the cosine distance, 0 (same direction) to 2 (opposite), smaller is
+        better: with a vector index the candidates come from it and are re-scored from the
+        stored vectors (`vector_index.search_params`), so the distance itself is exact;
+        `exact`: scan every vector instead (the reference recall is measured against).
+        A search that loses its table version to a cleanup runs once more
+        (`versions.read_latest`); other LanceDB errors (OSError, RuntimeError, ValueError)
+        pass through.
         """
         if not self.ready:
             return []
@@ -464,9 +467,15 @@ class Store:
         *,
         columns: Sequence[str] = RESULT_COLUMNS,
     ) -> list[dict]:
-        """BM25 over the text and file names, best first; CJK queries also over character
-        bigrams. Dicts of `columns` plus `_score` (BM25, unbounded, higher is better) and
-        `_rowid` (as in `search_vector`)."""
+        """Full-text (BM25) search over the chunk text and its context (file name, heading
+        path), best first; at most `limit` chunks. A query with CJK characters also
+        searches their unigrams and bigrams (`keyword_terms`).
+
+        Returns one dict per chunk whose keys are exactly `columns` plus `_score` and
+        `_rowid` (as in `search_vector`). `_score` is LanceDB's BM25 score: unbounded,
+        higher is better, comparable only within one query. `[]` for a blank query or an
+        index with no tables yet. `where` and errors as in `search_vector`.
+        """
         if not self.ready or not query.strip():
             return []
         english = MultiMatchQuery(query, ["text", "context"], boosts=[1.0, 0.5])

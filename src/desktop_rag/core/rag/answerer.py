@@ -76,7 +76,18 @@ class Answerer:
         """Answer `question` from the passages under `folders` (none: all).
 
         `on_token` gets each streamed piece; `on_attribution`, each time a sentence is
-        complete, the answer so far with its citations (see `PartialAttribution`).
+        complete, the answer so far with its citations (see `PartialAttribution`). Both
+        run on the calling thread.
+
+        Returns an `Answer`, never None: `covered=False` with the fixed `NOT_COVERED` text
+        (streamed too) when no passage is about the question; `stopped=True` when `cancel`
+        was set or the host was stopped (the text so far is kept; empty if the model was
+        still loading); `loop_cut=True` when the model looped and was cut off;
+        `interrupted` says why a chat server's stream ended early.
+        Raises `ModelError` (a `UserFacingError`: the model cannot load, its process died,
+        with the cause) and its subclass `ServerError` for a chat server that refuses or
+        cannot be reached; `ContextExceeded` only when even the server's own context
+        window cannot hold the prompt. Search errors (`IndexMismatchError`) pass through.
         """
         start = time.perf_counter()
         emit = on_token or _ignore
