@@ -223,14 +223,6 @@ class SyncEngine:
 
     # -- reconciling ------------------------------------------------------------------
 
-    def reconcile_all(self, **job) -> list[SyncReport]:
-        reports = []
-        for folder in self.folders.list():
-            if folder.paused or job.get("cancel", threading.Event()).is_set():
-                continue
-            reports.append(self.reconcile(folder.path, **job))
-        return reports
-
     def reconcile(
         self,
         folder: str | Path,

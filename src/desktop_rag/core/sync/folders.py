@@ -19,7 +19,6 @@ from pathlib import Path
 
 from desktop_rag.core.errors import UserFacingError
 from desktop_rag.core.path_keys import from_storage, to_storage
-from desktop_rag.core.paths import AppPaths
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watched_folders (
@@ -212,10 +211,3 @@ class FolderStore:
         updated = self.get(folder.path)
         assert updated is not None
         return updated
-
-
-def list_folders(paths: AppPaths) -> list[WatchedFolder]:
-    """The watched folders of a data folder (what `desktop-rag status` shows)."""
-    if not paths.state_db.exists():
-        return []
-    return FolderStore(paths.state_db).list()

@@ -104,21 +104,6 @@ def read_pdf(path: str) -> Iterator[Event]:
         pdfium.close()
 
 
-def read_pdf_pages(path: str) -> tuple[list[str], str | None, list[int]]:
-    """All pages at once: (texts, title, 1-based numbers of pages that failed)."""
-    pages: list[str] = []
-    failed: list[int] = []
-    title = None
-    for event in read_pdf(path):
-        if event[0] == "start":
-            title = event[2]
-        elif event[0] == "page":
-            pages.append(event[2])
-            if event[3]:
-                failed.append(event[1])
-    return pages, title, failed
-
-
 def events_from_pages(pages: list[str], title: str | None = None) -> Iterator[Event]:
     """A reader's events for pages already in hand (test stand-ins)."""
     yield ("start", len(pages), title, "test")
