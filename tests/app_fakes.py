@@ -9,8 +9,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_rag.core.llm.gpu.fit import FitPlan
 from desktop_rag.core.llm.model_info import ModelInfo, Timings
@@ -18,16 +18,10 @@ from desktop_rag.core.rag.answers import Answer, Source
 from desktop_rag.core.records import FileRecord, Hit, IndexReport, Progress, SkippedFile
 from desktop_rag.core.settings import Settings
 
+if TYPE_CHECKING:
+    from desktop_rag.core.knowledge_base import IndexStatus
+
 READABLE = {".txt", ".md"}
-
-
-@dataclass(frozen=True)
-class FakeStatus:
-    files: int
-    chunks: int
-    errors: tuple[SkippedFile, ...]
-    embedder: str | None
-    index_bytes: int
 
 
 class _NoStore:
@@ -133,12 +127,15 @@ class FakeKnowledgeBase:
                 scored.append(Hit(f"{path}#0", path, text, 0, len(text), float(score)))
         return sorted(scored, key=lambda h: -h.score)[:k]
 
-    def status(self) -> FakeStatus:
+    def status(self) -> IndexStatus:
+        # The real record; its module (LanceDB) is imported on the index thread by then.
+        from desktop_rag.core.knowledge_base import IndexStatus
+
         self._touch()
         errors = tuple(
             SkippedFile(r.path, r.error or "") for r in self.records.values() if r.status == "error"
         )
-        return FakeStatus(len(self.texts), len(self.texts), errors, "fake-embedder", 4096)
+        return IndexStatus(len(self.texts), len(self.texts), errors, "fake-embedder", 4096)
 
     def file_records(self, under=None) -> list[FileRecord]:
         root = None if under is None else str(Path(under).resolve())

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop_rag.core.llm.model_info import ModelInfo
+from desktop_rag.core.rag.answers import Answer, PartialAttribution
+from desktop_rag.core.settings import Settings
 from desktop_rag.services import heap
 from desktop_rag.services.engine import ChatEngine, ChatEngineFactory
 from desktop_rag.services.errors import describe_error
@@ -45,10 +48,10 @@ class ChatService(QObject):
         self._load_id: int | None = None
         self._load_cancelled = False
         self._active: int | None = None
-        self._model_info: object | None = None
+        self._model_info: ModelInfo | None = None
 
     @property
-    def model_info(self) -> object | None:
+    def model_info(self) -> ModelInfo | None:
         return self._model_info
 
     @property
@@ -76,7 +79,7 @@ class ChatService(QObject):
         self._factory = factory
         self._runner.submit(self._close_job)
 
-    def reconfigure(self, factory: ChatEngineFactory, settings: object) -> None:
+    def reconfigure(self, factory: ChatEngineFactory, settings: Settings) -> None:
         """Settings that shape answers only: the loaded model stays, the next answer uses them."""
         self._factory = factory
         self._runner.submit(functools.partial(self._reconfigure_job, settings))
@@ -123,13 +126,13 @@ class ChatService(QObject):
             self._engine = self._factory()
         return self._engine
 
-    def _load_job(self, ctx: JobContext) -> object:
+    def _load_job(self, ctx: JobContext) -> ModelInfo:
         try:
             return self._ensure_engine().load(ctx.cancel, on_progress=ctx.progress)
         finally:
             heap.settle_after_load()
 
-    def _reconfigure_job(self, settings: object, ctx: JobContext) -> None:
+    def _reconfigure_job(self, settings: Settings, ctx: JobContext) -> None:
         if self._engine is not None:
             self._engine.reconfigure(settings)
 
@@ -141,9 +144,11 @@ class ChatService(QObject):
     # Results (UI thread).
 
     @Slot(int, object)
-    def _on_runner_progress(self, request_id: int, value: object) -> None:
+    def _on_runner_progress(self, request_id: int, value: float | str | PartialAttribution) -> None:
+        """A load reports fractions; a question, text and attributions (`_AskJob`)."""
         if request_id == self._load_id:
-            self.model_progress.emit(float(value))
+            if isinstance(value, int | float):
+                self.model_progress.emit(float(value))
         elif request_id == self._active:
             if isinstance(value, str):
                 self.token.emit(request_id, value)
@@ -151,21 +156,20 @@ class ChatService(QObject):
                 self.attributed.emit(request_id, value)
 
     @Slot(int, object)
-    def _on_runner_finished(self, request_id: int, result: object) -> None:
+    def _on_runner_finished(self, request_id: int, result: ModelInfo | Answer | None) -> None:
+        """A load returns `ModelInfo`; a question its `Answer` (None only when it was
+        cancelled before it started, and only `stop`, which forgets it first, cancels)."""
         if request_id == self._load_id:
             self._load_id = None
-            self._model_info = result
-            self.model_loaded.emit(result)
+            if isinstance(result, ModelInfo):
+                self._model_info = result
+                self.model_loaded.emit(result)
         elif request_id == self._active:
             self._active = None
-            info = getattr(result, "model_info", None)
-            if info is not None and self._model_info is None:
-                self._model_info = info
-                self.model_loaded.emit(info)
             self.answered.emit(request_id, result)
 
     @Slot(int, object)
-    def _on_runner_failed(self, request_id: int, exc: object) -> None:
+    def _on_runner_failed(self, request_id: int, exc: BaseException) -> None:
         message = describe_error(exc)
         if request_id == self._load_id:
             self._load_id = None
@@ -192,13 +196,13 @@ class _AskJob:
         self.history = history
         self.folders = folders
 
-    def __call__(self, ctx: JobContext) -> object:
+    def __call__(self, ctx: JobContext) -> Answer | None:
         if ctx.cancelled:
             return None
         engine = self.service._ensure_engine()
         coalescer = TokenCoalescer(ctx.progress)
 
-        def attributed(partial: object) -> None:
+        def attributed(partial: PartialAttribution) -> None:
             coalescer.flush()  # its tokens go first: the view applies it to text it has
             ctx.progress(partial)
 

@@ -16,11 +16,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop_rag.core.chats.export import conversation_markdown, export_file_name
 from desktop_rag.core.chats.history import (
     DEFAULT_TITLE,
+    Conversation,
     History,
     Message,
     sentence_meta,
     title_from,
 )
+from desktop_rag.core.rag.answers import Answer, PartialAttribution
 from desktop_rag.services.chat_service import ChatService
 
 SAVE_INTERVAL_S = 0.5
@@ -63,7 +65,7 @@ class ConversationService(QObject):
 
     # Conversations.
 
-    def conversations(self):
+    def conversations(self) -> list[Conversation]:
         return self.history.conversations()
 
     def messages(self) -> list[Message]:
@@ -134,16 +136,17 @@ class ConversationService(QObject):
 
     def regenerate(self) -> int | None:
         """Answer the last question again, replacing the last answer."""
-        messages = self.messages()
+        conversation_id = self.current_id
+        messages = self.messages()  # none when no conversation is open
         last_user = next((m for m in reversed(messages) if m.role == "user"), None)
-        if last_user is None:
+        if last_user is None or conversation_id is None:
             return None
         self.stop()
         after = [m for m in messages if m.id > last_user.id]
         if after:
-            self.history.delete_messages_from(self.current_id, after[0].id)
-        kept = self.history.messages(self.current_id)
-        self.conversation_opened.emit(self.current_id, kept)
+            self.history.delete_messages_from(conversation_id, after[0].id)
+        kept = self.history.messages(conversation_id)
+        self.conversation_opened.emit(conversation_id, kept)
         return self._ask(last_user.text, self._turns(kept[:-1]))
 
     def last_question(self) -> str | None:
@@ -151,13 +154,14 @@ class ConversationService(QObject):
 
     def edit_and_resend(self, question: str) -> int | None:
         """Replace the last question (and its answer) with `question`, and ask it."""
-        messages = self.messages()
+        conversation_id = self.current_id
+        messages = self.messages()  # none when no conversation is open
         last_user = next((m for m in reversed(messages) if m.role == "user"), None)
-        if last_user is None:
+        if last_user is None or conversation_id is None:
             return self.send(question)
         self.stop()
-        self.history.delete_messages_from(self.current_id, last_user.id)
-        self.conversation_opened.emit(self.current_id, self.history.messages(self.current_id))
+        self.history.delete_messages_from(conversation_id, last_user.id)
+        self.conversation_opened.emit(conversation_id, self.history.messages(conversation_id))
         return self.send(question)
 
     def stop(self) -> None:
@@ -214,36 +218,33 @@ class ConversationService(QObject):
             self.history.update_message(self._answer_id, self._text)
 
     @Slot(int, object)
-    def _on_chat_attributed(self, request_id: int, partial: object) -> None:
+    def _on_chat_attributed(self, request_id: int, partial: PartialAttribution) -> None:
         if request_id == self._request and self._answer_id is not None:
             self.message_attributed.emit(self._answer_id, partial)
 
     @Slot(int, object)
-    def _on_chat_answered(self, request_id: int, answer: object) -> None:
+    def _on_chat_answered(self, request_id: int, answer: Answer) -> None:
         if request_id != self._request:
             return
-        text = getattr(answer, "text", self._text)
-        timings = getattr(answer, "timings", None)
-        meta = {
-            "model": getattr(answer, "model", ""),
-            "gpu_layers": getattr(answer, "gpu_layers", None),
-            "total_layers": getattr(answer, "total_layers", None),
-            "covered": getattr(answer, "covered", True),
-            "seconds": getattr(timings, "total_s", None),
+        meta: dict[str, object] = {
+            "model": answer.model,
+            "gpu_layers": answer.gpu_layers,
+            "total_layers": answer.total_layers,
+            "covered": answer.covered,
+            "seconds": answer.timings.total_s,
         }
-        sentences = sentence_meta(getattr(answer, "sentences", ()))
+        sentences = sentence_meta(answer.sentences)
         if sentences:
             meta["sentences"] = sentences
-        if getattr(answer, "loop_cut", False):
+        if answer.loop_cut:
             meta["loop_cut"] = True
-        if getattr(answer, "interrupted", ""):
+        if answer.interrupted:
             meta["interrupted"] = answer.interrupted
-        stopped = bool(getattr(answer, "stopped", False))
-        self._text = text
+        self._text = answer.text
         self._end(
-            text=text,
-            sources=getattr(answer, "sources", ()),
-            complete=not stopped,
+            text=answer.text,
+            sources=answer.sources,
+            complete=not answer.stopped,
             meta=meta,
         )
 

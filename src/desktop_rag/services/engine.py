@@ -2,7 +2,9 @@
 
 The real parts are `core.knowledge_base.KnowledgeBase` and `services.local_engine.LocalChatEngine`
 (model host plus answerer); both are created on their service's worker thread, which is
-where their heavy imports (torch, lancedb, llama_cpp) happen.
+where their heavy imports (torch, lancedb, llama_cpp) happen. The Protocols' signatures are
+the real classes' ones, parameter for parameter; tests/services/test_engine_protocols.py
+compares them.
 """
 
 from __future__ import annotations
@@ -10,21 +12,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from desktop_rag.core.llm.model_info import ModelInfo
+from desktop_rag.core.rag.answers import Answer, PartialAttribution
 from desktop_rag.core.records import FileRecord, Hit, IndexReport, Progress
+from desktop_rag.core.settings import Settings
 
-
-class IndexStatusLike(Protocol):
-    files: int
-    chunks: int
-    errors: tuple[Any, ...]  # SkippedFile(path, reason)
-    embedder: str | None
-    index_bytes: int
+if TYPE_CHECKING:  # imports numpy and LanceDB: the index thread imports it, on first use
+    from desktop_rag.core.knowledge_base import IndexStatus
 
 
 class SearchIndex(Protocol):
-    """The subset of `KnowledgeBase` the index service uses (one owner thread)."""
+    """What the sync loop calls on `KnowledgeBase` (on the index thread, its one owner).
+
+    The sync engine also reads its `store` for the start-up consistency check.
+    """
 
     def index(
         self,
@@ -32,15 +35,18 @@ class SearchIndex(Protocol):
         *,
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
+        retry_failed: bool = False,
     ) -> IndexReport: ...
 
     def remove(self, targets: Sequence[Path]) -> int: ...
 
     def move(self, old: Path, new: Path) -> int: ...
 
-    def search(self, query: str, k: int = 10) -> list[Hit]: ...
+    def schedule_vector_index(self) -> None: ...
 
-    def status(self) -> IndexStatusLike: ...
+    def search(self, query: str, k: int = 10, folders: Sequence[str] = ()) -> list[Hit]: ...
+
+    def status(self) -> IndexStatus: ...
 
     def file_records(self, under: Path | None = None) -> list[FileRecord]: ...
 
@@ -50,18 +56,18 @@ class SearchIndex(Protocol):
 class ChatEngine(Protocol):
     """A loaded chat model and the answerer around it (one owner thread).
 
-    `ask` streams pieces of the answer through `on_token` and returns an `Answer`
-    (text, sources, model, gpu_layers, total_layers, timings, covered); `stop` may be
-    called from any thread and ends generation at once.
+    `ask` streams pieces of the answer through `on_token`, sentence attributions so far
+    through `on_attribution`, and returns the `Answer`; `stop` may be called from any
+    thread and ends generation at once.
     """
 
     def load(
         self,
         cancel: threading.Event | None = None,
         on_progress: Callable[[float], None] | None = None,
-    ) -> Any: ...
+    ) -> ModelInfo: ...
 
-    def reconfigure(self, settings: Any) -> None: ...
+    def reconfigure(self, settings: Settings) -> None: ...
 
     def ask(
         self,
@@ -70,8 +76,8 @@ class ChatEngine(Protocol):
         on_token: Callable[[str], None],
         cancel: threading.Event,
         folders: Sequence[str] = (),
-        on_attribution: Callable[[Any], None] | None = None,
-    ) -> Any: ...
+        on_attribution: Callable[[PartialAttribution], None] | None = None,
+    ) -> Answer: ...
 
     def stop(self) -> None: ...
 

@@ -9,6 +9,7 @@ service turns into each folder's `FolderStatus`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -17,6 +18,10 @@ from desktop_rag.core.records import Progress
 from desktop_rag.core.sync.folders import FolderStore
 from desktop_rag.services.folder_status import FolderState, FolderStatus
 from desktop_rag.services.index_service import IndexService
+
+if TYPE_CHECKING:  # watchdog, LanceDB: the index thread imports them on first use
+    from desktop_rag.core.sync.engine import SyncEvent
+    from desktop_rag.core.sync.loop import FolderSummary
 
 _IDLE = {"done": 0, "total": 0, "eta_s": None, "phase": "", "current": "", "page": 0, "pages": 0}
 
@@ -146,8 +151,7 @@ class FolderService(QObject):
         )
 
     @Slot(str, object)
-    def _on_index_folder_done(self, folder: str, summary) -> None:
-        """`summary`: core.sync.loop.FolderSummary."""
+    def _on_index_folder_done(self, folder: str, summary: FolderSummary) -> None:
         if folder not in self._status:
             return  # removed meanwhile
         if not summary.available:
@@ -169,8 +173,8 @@ class FolderService(QObject):
         self.notice.emit(f"Indexing {Path(folder).name} failed: {message}")
 
     @Slot(object)
-    def _on_index_event(self, event) -> None:
-        """`event`: core.sync.engine.SyncEvent from the engine, on the loop's thread."""
+    def _on_index_event(self, event: SyncEvent) -> None:
+        """From the sync engine, on the loop's thread."""
         if event.action == "unavailable" and event.path in self._status:
             self._set(event.path, state=FolderState.UNAVAILABLE, **_IDLE)
         elif event.action == "available" and event.path in self._status:

@@ -9,8 +9,11 @@ become loop jobs; results come back as signals tagged with the folder they are a
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -18,6 +21,11 @@ from desktop_rag.core.records import Progress
 from desktop_rag.services.engine import IndexFactory
 from desktop_rag.services.errors import describe_error
 from desktop_rag.services.worker import JobContext, TaskRunner
+
+if TYPE_CHECKING:  # watchdog, LanceDB: imported on first use, after the window is up
+    from desktop_rag.core.knowledge_base import IndexStatus, KnowledgeBase
+    from desktop_rag.core.sync.engine import SyncEngine
+    from desktop_rag.core.sync.loop import FolderSummary, SyncListener, WatchLoop, WatchTiming
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +39,9 @@ class IndexService(QObject):
     removed = Signal(str)  # folder
     status_changed = Signal(object)  # IndexStatus
     work_changed = Signal(str)  # what runs in the background now, "" when idle
-    event = Signal(object)  # core.sync.engine.SyncEvent: unavailable, available, polling, error ...
+    # core.sync.engine.SyncEvent: unavailable, available, polling, error ... The name hides
+    # QObject.event() from Python (mypy's complaint); listeners connect to it by this name.
+    event = Signal(object)  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -40,8 +50,8 @@ class IndexService(QObject):
         state_db: Path,
         ignore_patterns: tuple[str, ...] = (),
         *,
-        timing=None,  # core.sync.loop.WatchTiming; None: the CLI's defaults
-        parent=None,
+        timing: WatchTiming | None = None,  # None: the CLI's defaults
+        parent: QObject | None = None,
     ):
         super().__init__(parent)
         self._index_dir = index_dir
@@ -51,9 +61,9 @@ class IndexService(QObject):
         self._runner.progress.connect(self._on_runner_progress)
         self._runner.failed.connect(self._on_runner_failed)
         self._ctx: JobContext | None = None  # the loop job's: its progress channel
-        self._loop = None  # core.sync.loop.WatchLoop, built on first use (imports watchdog)
+        self._loop: WatchLoop | None = None  # built on first use (imports watchdog)
         self._factory = (factory, ignore_patterns)
-        self.status = None  # the last IndexStatus
+        self.status: IndexStatus | None = None  # the last one reported
         self.status_changed.connect(self._on_status_changed)
 
     # Requests (UI thread).
@@ -90,9 +100,6 @@ class IndexService(QObject):
         self._factory = (factory, ignore_patterns)
         self._ensure_loop().replace_engine(self._engine_factory(), reconcile=reconcile)
 
-    def refresh_status(self) -> None:
-        self._ensure_loop().call(lambda engine: engine.kb.status(), on_done=self._status)
-
     def cancel_folder(self, folder: str) -> None:
         if self._loop is not None:
             self._loop.cancel_folder(folder)
@@ -107,19 +114,22 @@ class IndexService(QObject):
 
     # The loop.
 
-    def _ensure_loop(self):
+    def _ensure_loop(self) -> WatchLoop:
         if self._loop is None:
             from desktop_rag.core.sync.loop import WatchLoop, WatchTiming
 
+            # _Relay has SyncListener's methods without deriving from it, which would import
+            # the loop's module (watchdog, LanceDB) with this one.
+            relay = cast("SyncListener", _Relay(self))
             self._loop = WatchLoop(
-                self._engine_factory(), self._timing or WatchTiming(), listener=_Relay(self)
+                self._engine_factory(), self._timing or WatchTiming(), listener=relay
             )
-            self._runner.submit(self._run_loop)
+            self._runner.submit(functools.partial(self._run_loop, self._loop))
         return self._loop
 
-    def _run_loop(self, ctx: JobContext) -> None:
+    def _run_loop(self, loop: WatchLoop, ctx: JobContext) -> None:
         self._ctx = ctx
-        self._loop.run(ctx.cancel)
+        loop.run(ctx.cancel)
 
     def _post(self, kind: str, *args: object) -> None:
         """From the loop's thread to the UI thread: through the runner's progress signal
@@ -128,11 +138,11 @@ class IndexService(QObject):
         if self._ctx is not None:
             self._ctx.progress((kind, args))
 
-    def _engine_factory(self):
+    def _engine_factory(self) -> Callable[[], SyncEngine]:
         factory, patterns = self._factory
         state_db = self._state_db
 
-        def build():
+        def build() -> SyncEngine:
             from desktop_rag.core.ingest.ignore import IgnoreRules
             from desktop_rag.core.sync.engine import (
                 SyncEngine,  # imports lancedb: index thread only
@@ -140,7 +150,9 @@ class IndexService(QObject):
             from desktop_rag.core.sync.folders import FolderStore
 
             rules = IgnoreRules.from_patterns(patterns)
-            kb = factory()
+            # The sync engine is typed with the real class; a SearchIndex is the part of it
+            # the engine and its loop call (tests hand in a fake).
+            kb = cast("KnowledgeBase", factory())
             return SyncEngine(
                 kb, FolderStore(state_db), rules=rules, on_event=lambda e: self._post("event", e)
             )
@@ -149,11 +161,11 @@ class IndexService(QObject):
 
     # Loop callbacks (index thread): only post.
 
+    # `on_done` gets the job's result as `object` (core.sync.loop.LoopJob): here the
+    # IndexStatus of `kb.status()` and the folder `forget` removed.
+
     def _opened(self, status: object) -> None:
         self._post("opened", status)
-
-    def _status(self, status: object) -> None:
-        self._post("status_changed", status)
 
     def _removed(self, folder: object) -> None:
         self._post("removed", folder)
@@ -162,19 +174,20 @@ class IndexService(QObject):
         self._post("open_failed", describe_error(exc))
 
     @Slot(int, object)
-    def _on_runner_progress(self, request_id: int, value: object) -> None:
-        kind, args = value  # type: ignore[misc]
+    def _on_runner_progress(self, request_id: int, value: tuple[str, tuple[object, ...]]) -> None:
+        """`value`: (the name of the signal to emit, its arguments), from `_post`."""
+        kind, args = value
         if kind == "opened":
             self.opened.emit(*args)
             kind = "status_changed"
         getattr(self, kind).emit(*args)
 
     @Slot(int, object)
-    def _on_runner_failed(self, request_id: int, exc: object) -> None:
+    def _on_runner_failed(self, request_id: int, exc: BaseException) -> None:
         self.open_failed.emit(describe_error(exc))
 
     @Slot(object)
-    def _on_status_changed(self, status: object) -> None:
+    def _on_status_changed(self, status: IndexStatus) -> None:
         self.status = status
 
 
@@ -197,7 +210,7 @@ class _Relay:
     def progress(self, folder: str, progress: Progress) -> None:
         self._service._post("progress", folder, progress)
 
-    def synced(self, summary) -> None:
+    def synced(self, summary: FolderSummary) -> None:
         self._service._post("folder_done", summary.folder, summary)
 
     def failed(self, folder: str, message: str) -> None:

@@ -12,10 +12,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
+from desktop_rag.core.llm.hosts import ChatHost, make_host
+from desktop_rag.core.llm.model_info import ModelInfo
 from desktop_rag.core.paths import AppPaths
+from desktop_rag.core.rag.answers import Answer, PartialAttribution
 from desktop_rag.core.settings import Settings
+from desktop_rag.services.engine import ChatEngineFactory
+
+if TYPE_CHECKING:  # torch, LanceDB: imported on the chat and index threads, on first use
+    from desktop_rag.core.knowledge_base import KnowledgeBase
+    from desktop_rag.core.rag.answerer import Answerer
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +32,12 @@ class LocalChatEngine:
     def __init__(self, paths: AppPaths, settings: Settings):
         self.paths = paths
         self.settings = settings
-        self._host: Any = None
-        self._kb: Any = None
-        self._answerer: Any = None
+        self._host: ChatHost | None = None
+        self._kb: KnowledgeBase | None = None
+        self._answerer: Answerer | None = None
 
-    @property
-    def knowledge_base(self) -> Any:
-        """The knowledge base answers search (None until the first load or question)."""
-        return self._kb
-
-    def _parts(self) -> tuple[Any, Any]:
+    def _parts(self) -> tuple[ChatHost, Answerer, KnowledgeBase]:
         if self._host is None:
-            from desktop_rag.core.llm.hosts import make_host
-
             self._host = make_host(self.settings, self.paths)
         if self._answerer is None:
             from desktop_rag.core.knowledge_base import KnowledgeBase
@@ -46,17 +47,18 @@ class LocalChatEngine:
             self._answerer = Answerer(
                 self._kb.search, self._host, self.settings, embed=self._kb.embed_texts
             )
-        return self._host, self._answerer
+        assert self._kb is not None  # built with the answerer
+        return self._host, self._answerer, self._kb
 
     def load(
         self,
         cancel: threading.Event | None = None,
         on_progress: Callable[[float], None] | None = None,
-    ) -> Any:
-        host, _answerer = self._parts()
+    ) -> ModelInfo:
+        host, _answerer, kb = self._parts()
         info = host.load(cancel=cancel, on_progress=on_progress)
         try:  # load the query embedder now, not in the middle of the first question
-            self._kb.embedder.embed(["warm up"])
+            kb.embedder.embed(["warm up"])
         except Exception:
             log.info("could not warm up the query embedder", exc_info=True)
         return info
@@ -68,11 +70,11 @@ class LocalChatEngine:
         on_token: Callable[[str], None],
         cancel: threading.Event,
         folders: Sequence[str] = (),
-        on_attribution: Callable[[Any], None] | None = None,
-    ) -> Any:
+        on_attribution: Callable[[PartialAttribution], None] | None = None,
+    ) -> Answer:
         from desktop_rag.core.rag.answers import Turn
 
-        _host, answerer = self._parts()
+        _host, answerer, _kb = self._parts()
         turns = [Turn(q, a) for q, a in history]
         return answerer.ask(
             question,
@@ -105,12 +107,12 @@ class LocalChatEngine:
             kb.close()
 
 
-def knowledge_base_factory(paths: AppPaths, settings: Settings) -> Callable[[], Any]:
+def knowledge_base_factory(paths: AppPaths, settings: Settings) -> Callable[[], KnowledgeBase]:
     """The index thread's knowledge base, built there on first use."""
     return _KnowledgeBaseFactory(paths, settings)
 
 
-def chat_engine_factory(paths: AppPaths, settings: Settings) -> Callable[[], Any]:
+def chat_engine_factory(paths: AppPaths, settings: Settings) -> ChatEngineFactory:
     return _ChatEngineFactory(paths, settings)
 
 
@@ -118,7 +120,7 @@ class _KnowledgeBaseFactory:
     def __init__(self, paths: AppPaths, settings: Settings):
         self.paths, self.settings = paths, settings
 
-    def __call__(self) -> Any:
+    def __call__(self) -> KnowledgeBase:
         from desktop_rag.core.knowledge_base import KnowledgeBase
 
         return KnowledgeBase(self.paths, self.settings)

@@ -11,12 +11,17 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop_rag.core.llm.gpu.fit import FitPlan
 from desktop_rag.core.settings import Settings
 from desktop_rag.services.errors import describe_error
-from desktop_rag.services.worker import JobContext, TaskRunner
+from desktop_rag.services.worker import Job, JobContext, TaskRunner
+
+if TYPE_CHECKING:  # imports openai and httpx: the job imports them, on the model-info thread
+    from desktop_rag.core.llm.server.client import ServerInfo
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class ModelPreview:
     n_layers: int
     n_ctx_train: int
     architecture: str
-    plan: object  # core.llm.gpu.fit.FitPlan for the settings being edited
+    plan: FitPlan  # for the settings being edited
 
 
 class ModelService(QObject):
@@ -57,7 +62,7 @@ class ModelService(QObject):
         """Keep `api_key` for the server at `url` ("" forgets it)."""
         return self._submit("key", functools.partial(_store_key, url, api_key, secrets_file))
 
-    def _submit(self, kind: str, job) -> int:
+    def _submit(self, kind: str, job: Job) -> int:
         request_id = self._runner.submit(job)
         self._kinds[request_id] = kind
         return request_id
@@ -66,7 +71,7 @@ class ModelService(QObject):
         return self._runner.shutdown(timeout_ms)
 
     @Slot(int, object)
-    def _on_runner_finished(self, request_id: int, result: object) -> None:
+    def _on_runner_finished(self, request_id: int, result: ModelPreview | ServerInfo | str) -> None:
         kind = self._kinds.pop(request_id, "inspect")
         if kind == "server":
             self.server_tested.emit(request_id, result)
@@ -76,7 +81,7 @@ class ModelService(QObject):
             self.inspected.emit(request_id, result)
 
     @Slot(int, object)
-    def _on_runner_failed(self, request_id: int, exc: object) -> None:
+    def _on_runner_failed(self, request_id: int, exc: BaseException) -> None:
         kind = self._kinds.pop(request_id, "inspect")
         signal = {
             "server": self.server_test_failed,
@@ -114,7 +119,7 @@ def _inspect(path: str, settings: Settings, ctx: JobContext) -> ModelPreview:
 
 def _test_server(
     url: str, model: str, api_key: str | None, secrets_file: Path, ctx: JobContext
-) -> object:
+) -> ServerInfo:
     from desktop_rag.core.llm.server.address import parse_server_url
     from desktop_rag.core.llm.server.client import ServerClient
     from desktop_rag.core.llm.server.secrets import api_key_for

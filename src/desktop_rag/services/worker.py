@@ -16,7 +16,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -39,7 +39,7 @@ class JobContext:
         return self.cancel.is_set()
 
 
-Job = Callable[[JobContext], Any]
+Job = Callable[[JobContext], object]  # its result is what `finished` carries
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,6 @@ class TaskRunner(QObject):
         """Requests queued or running."""
         return len(self._cancels)
 
-    def is_pending(self, request_id: int) -> bool:
-        return request_id in self._cancels
-
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Cancel everything, stop the thread and wait for it. True when it stopped in time."""
         self.cancel_all()
@@ -167,6 +164,6 @@ class TaskRunner(QObject):
         self.finished.emit(request_id, result)
 
     @Slot(int, object)
-    def _on_worker_failed(self, request_id: int, exc: object) -> None:
+    def _on_worker_failed(self, request_id: int, exc: BaseException) -> None:
         self._cancels.pop(request_id, None)
         self.failed.emit(request_id, exc)

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from desktop_rag.core.path_keys import display_path
-from desktop_rag.services.folder_status import FolderState, FolderStatus, activity, describe
+from desktop_rag.services.folder_status import FolderStatus, activity, describe
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -85,11 +85,6 @@ class FolderListModel(QAbstractListModel):
     def statuses(self) -> list[FolderStatus]:
         return list(self._rows)
 
-    def set_statuses(self, statuses: list[FolderStatus]) -> None:
-        self.beginResetModel()
-        self._rows = list(statuses)
-        self.endResetModel()
-
     def upsert(self, status: FolderStatus) -> None:
         row = self.row_of(status.path)
         if row < 0:
@@ -110,6 +105,3 @@ class FolderListModel(QAbstractListModel):
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._rows[row]
             self.endRemoveRows()
-
-    def is_known(self, state: FolderState) -> bool:
-        return any(s.state is state for s in self._rows)

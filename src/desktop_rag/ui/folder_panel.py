@@ -124,10 +124,6 @@ class FolderPanel(QWidget):
         model.modelReset.connect(self._on_model_changed)
         self._on_model_changed()
 
-    def selected_path(self) -> str | None:
-        index = self.view.currentIndex()
-        return index.data(FolderRole.PATH) if index.isValid() else None
-
     def menu_for(self, status: FolderStatus) -> QMenu:
         """The context menu of one folder (built separately so tests can inspect it)."""
         menu = QMenu(self)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QModelIndex, QStandardPaths, Qt, QUrl, Slot
+from PySide6.QtCore import QEventLoop, QStandardPaths, Qt, QUrl, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -441,6 +441,3 @@ class MainWindow(QMainWindow):
 
     def _watched_folders(self) -> list[str]:
         return sorted(status.path for status in self.services.folders.statuses())
-
-    def current_index(self) -> QModelIndex:
-        return self.folder_panel.view.currentIndex()
