@@ -118,6 +118,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks packaging
 	$(BIN)/ruff format --check src tests benchmarks packaging
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/beir.py

@@ -179,7 +179,10 @@ class History:
             "FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id "
             "GROUP BY c.id ORDER BY c.updated DESC, c.id DESC"
         ).fetchall()
-        return [Conversation(*row[:5], tuple(_load_list(row[5]))) for row in rows]
+        return [
+            Conversation(cid, title, created, updated, count, tuple(_load_list(folders)))
+            for cid, title, created, updated, count, folders in rows
+        ]
 
     def conversation(self, conversation_id: int) -> Conversation | None:
         for conv in self.conversations():
@@ -262,7 +265,8 @@ class History:
         meta: dict[str, Any] | None = None,
     ) -> None:
         """Save a growing or finished answer; None leaves a field as it is."""
-        sets, values = ["text = ?"], [text]
+        sets = ["text = ?"]
+        values: list[str | int] = [text]
         if sources is not None:
             sets.append("sources = ?")
             values.append(_dump_sources(sources))

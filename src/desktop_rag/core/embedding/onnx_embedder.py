@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from filelock import FileLock
@@ -28,6 +29,10 @@ from desktop_rag.core.embedding.embedder import (
     token_offsets_function,
 )
 from desktop_rag.core.errors import ModelError
+
+if TYPE_CHECKING:  # for annotations only: both are imported when the model loads
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +82,8 @@ class OnnxEmbedder:
         self.batch_size = batch_size
         self._fallback_factory = fallback
         self._fallback: Embedder | None = None
-        self._session = None
-        self._tokenizer = None
+        self._session: ort.InferenceSession | None = None
+        self._tokenizer: Tokenizer | None = None
         self._input_names: list[str] = []
         self._dim = 0
         self._lower = False
@@ -225,11 +230,13 @@ class OnnxEmbedder:
         return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
+        session, tokenizer = self._session, self._tokenizer
+        assert session is not None and tokenizer is not None  # embed() loaded them
+        encodings = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        (hidden,) = session.run(["last_hidden_state"], feeds)
         return mean_pool(hidden, mask)

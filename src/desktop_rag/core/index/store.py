@@ -33,7 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.index import FTS, BTree
-from lancedb.query import BooleanQuery, MatchQuery, MultiMatchQuery, Occur
+from lancedb.query import BooleanQuery, FullTextQuery, MatchQuery, MultiMatchQuery, Occur
+from lancedb.table import Table
 
 from desktop_rag.core.errors import IndexMismatchError
 from desktop_rag.core.index import vector_index
@@ -114,8 +115,10 @@ class Store:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         # Interval 0: see writes of another process (the CLI beside the app) at once.
         self._db = lancedb.connect(self.index_dir, read_consistency_interval=timedelta(0))
-        self._chunks = None
-        self._files = None
+        # Both None until the tables exist; code that has checked `ready` reads them through
+        # `_chunk_table` and `_file_table`.
+        self._chunks: Table | None = None
+        self._files: Table | None = None
         self._generation: tuple[int, int] | None = None
         # One writer at a time across processes; a killed writer's marker means repair.
         self._lock = IndexWriteLock(self.index_dir, on_wait)
@@ -178,13 +181,13 @@ class Store:
         if not self.ready:
             return
         for table, columns in (
-            (self._chunks, SCALAR_INDEXES["chunks"]),
-            (self._files, SCALAR_INDEXES["files"]),
+            (self._chunk_table, SCALAR_INDEXES["chunks"]),
+            (self._file_table, SCALAR_INDEXES["files"]),
         ):
             missing = {f"{c}_idx" for c in columns} - {i.name for i in table.list_indices()}
             if missing:
                 with self._lock.exclusive():
-                    self._create_scalar_indexes(self._chunks, self._files)
+                    self._create_scalar_indexes(self._chunk_table, self._file_table)
                 return
 
     @staticmethod
@@ -212,6 +215,18 @@ class Store:
                     self._files = self._db.open_table("files")
         return self._chunks is not None
 
+    @property
+    def _chunk_table(self) -> Table:
+        if self._chunks is None:
+            raise RuntimeError("the index tables are not open (Store.ready is False)")
+        return self._chunks
+
+    @property
+    def _file_table(self) -> Table:
+        if self._files is None:
+            raise RuntimeError("the index tables are not open (Store.ready is False)")
+        return self._files
+
     def _manifest_identity(self) -> tuple[int, int] | None:
         try:
             st = os.stat(self.index_dir / MANIFEST)
@@ -234,11 +249,11 @@ class Store:
         ]
         with self._lock.writing():
             if rows:
-                self._chunks.add(pa.Table.from_pylist(rows, schema=self._chunks.schema))
+                self._chunk_table.add(pa.Table.from_pylist(rows, schema=self._chunk_table.schema))
             self._merge_records([record for record, _ in items])
             paths = [record.path for record, _ in items]
             for part in batches(paths):
-                self._chunks.delete(f"{in_list('path', part)} AND batch < {batch}")
+                self._chunk_table.delete(f"{in_list('path', part)} AND batch < {batch}")
 
     def put_records(self, records: Sequence[FileRecord]) -> None:
         """Insert or update file records only (a new mtime of unchanged content)."""
@@ -260,7 +275,7 @@ class Store:
             for r in records
         ]
         table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
-        merge = self._files.merge_insert("path").when_matched_update_all()
+        merge = self._file_table.merge_insert("path").when_matched_update_all()
         merge.when_not_matched_insert_all().execute(table)
 
     @staticmethod
@@ -292,11 +307,11 @@ class Store:
         removed = 0
         with self._lock.writing():
             for part in batches(paths):
-                self._files.delete(in_list("path", part))
+                self._file_table.delete(in_list("path", part))
             for part in batches(paths):
                 predicate = in_list("path", part)
-                removed += self._chunks.count_rows(predicate)
-                self._chunks.delete(predicate)
+                removed += self._chunk_table.count_rows(predicate)
+                self._chunk_table.delete(predicate)
         return removed
 
     def delete_under(self, folder: str) -> int:
@@ -305,9 +320,9 @@ class Store:
             return 0
         predicate = under_predicate(folder)
         with self._lock.writing():
-            self._files.delete(predicate)
-            removed = self._chunks.count_rows(predicate)
-            self._chunks.delete(predicate)
+            self._file_table.delete(predicate)
+            removed = self._chunk_table.count_rows(predicate)
+            self._chunk_table.delete(predicate)
         return removed
 
     def move_path(self, old: str, new: str) -> int:
@@ -318,15 +333,15 @@ class Store:
         if not self.ready or old == new:
             return 0
         where = f"path = {sql_str(old)}"
-        moved = self._chunks.count_rows(where)
+        moved = self._chunk_table.count_rows(where)
         if moved == 0 and self.get_file(old) is None:
             return 0
         self.delete_paths([new])
         with self._lock.writing():
             stored = to_storage(new)
             context = name_words(display_path(new))
-            self._chunks.update(where=where, values={"path": stored, "context": context})
-            self._files.update(where=where, values={"path": stored})
+            self._chunk_table.update(where=where, values={"path": stored, "context": context})
+            self._file_table.update(where=where, values={"path": stored})
         return moved
 
     def move_under(self, old_folder: str, new_folder: str) -> int:
@@ -342,9 +357,9 @@ class Store:
         self.delete_paths([new_root + r.path[len(old) :] for r in records])
         new_path = f"concat({sql_str(new_root)}, substr(path, {len(old) + 1}))"
         with self._lock.writing():
-            moved = self._chunks.count_rows(where)
-            self._chunks.update(where=where, values_sql={"path": new_path})
-            self._files.update(where=where, values_sql={"path": new_path})
+            moved = self._chunk_table.count_rows(where)
+            self._chunk_table.update(where=where, values_sql={"path": new_path})
+            self._file_table.update(where=where, values_sql={"path": new_path})
         return moved
 
     # -- reading --------------------------------------------------------------------
@@ -361,7 +376,7 @@ class Store:
             where.append(f"status = {sql_str(status)}")
         if noted:
             where.append("error IS NOT NULL AND error != ''")
-        query = self._files.search()
+        query = self._file_table.search()
         if where:
             query = query.where(" AND ".join(where))
         rows = query.limit(None).to_arrow().to_pylist()
@@ -370,7 +385,7 @@ class Store:
     def get_file(self, path: str) -> FileRecord | None:
         if not self.ready:
             return None
-        rows = self._files.search().where(f"path = {sql_str(path)}").limit(1).to_list()
+        rows = self._file_table.search().where(f"path = {sql_str(path)}").limit(1).to_list()
         return _record(rows[0]) if rows else None
 
     def indexed_among(self, paths: Sequence[str]) -> set[str]:
@@ -379,7 +394,7 @@ class Store:
             return set()
         found: set[str] = set()
         for part in batches(list(paths)):
-            rows = self._files.search().where(in_list("path", part)).select(["path"])
+            rows = self._file_table.search().where(in_list("path", part)).select(["path"])
             found.update(map(from_storage, rows.limit(len(part)).to_arrow()["path"].to_pylist()))
         return found
 
@@ -396,7 +411,10 @@ class Store:
             if path is not None:
                 where += f" AND path = {sql_str(path)}"
             table = (
-                self._chunks.search().where(where).select(["content_hash", "vector"]).limit(None)
+                self._chunk_table.search()
+                .where(where)
+                .select(["content_hash", "vector"])
+                .limit(None)
             ).to_arrow()
             vectors = table["vector"].combine_chunks().flatten().to_numpy()
             vectors = vectors.reshape(len(table), -1) if len(table) else vectors
@@ -408,9 +426,9 @@ class Store:
         if not self.ready:
             return StoreCounts(0, 0, 0)
         return StoreCounts(
-            files=self._files.count_rows("status = 'indexed'"),
-            chunks=self._chunks.count_rows(),
-            errors=self._files.count_rows("status = 'error'"),
+            files=self._file_table.count_rows("status = 'indexed'"),
+            chunks=self._chunk_table.count_rows(),
+            errors=self._file_table.count_rows("status = 'error'"),
         )
 
     def search_vector(
@@ -443,9 +461,11 @@ class Store:
             return []
 
         def run() -> list[dict]:
-            query = self._chunks.search(
+            # Table.search is typed as returning the base query builder; for a vector it
+            # returns a LanceVectorQueryBuilder, which has distance_type.
+            query = self._chunk_table.search(
                 np.asarray(vector, dtype=np.float32), vector_column_name="vector"
-            ).distance_type("cosine")
+            ).distance_type("cosine")  # type: ignore[attr-defined]
             if exact:
                 query = query.bypass_vector_index()
             else:
@@ -478,15 +498,19 @@ class Store:
         """
         if not self.ready or not query.strip():
             return []
-        english = MultiMatchQuery(query, ["text", "context"], boosts=[1.0, 0.5])
+        # lancedb's query classes are pydantic dataclasses whose optional fields default
+        # through pydantic.Field(..., kw_only=True), which mypy reads as required arguments.
+        english = MultiMatchQuery(query, ["text", "context"], boosts=[1.0, 0.5])  # type: ignore[call-arg]
+        fts: FullTextQuery
         if has_cjk(query):
             terms = cjk_query_terms(query)
-            fts = BooleanQuery([(Occur.SHOULD, english), (Occur.SHOULD, MatchQuery(terms, "cjk"))])
+            cjk_match = MatchQuery(terms, "cjk")  # type: ignore[call-arg]
+            fts = BooleanQuery([(Occur.SHOULD, english), (Occur.SHOULD, cjk_match)])
         else:
             fts = english
 
         def run() -> list[dict]:
-            search = self._chunks.search(fts, query_type="fts")
+            search = self._chunk_table.search(fts, query_type="fts")
             if where:
                 search = search.where(where, prefilter=True)
             search = search.with_row_id(True).select([*columns, "_score"])
@@ -507,8 +531,9 @@ class Store:
         if not found or not self.ready:
             return {}
         wanted = {chunk_id for _, chunk_id in found}
+        chunks = self._chunk_table
         try:
-            taken = self._chunks.take_row_ids([row_id for row_id, _ in found])
+            taken = chunks.take_row_ids([row_id for row_id, _ in found])
             rows = taken.select(RESULT_COLUMNS).to_list()
         except (OSError, RuntimeError, ValueError) as exc:
             # A fragment compacted away, or an address past the end of a rewritten one.
@@ -525,7 +550,7 @@ class Store:
         file system spells it (see `path_keys`)."""
         if not self.ready:
             return pa.table({c: pa.array([], pa.string()) for c in columns})
-        table = self._chunks.search().select(list(columns)).limit(None).to_arrow()
+        table = self._chunk_table.search().select(list(columns)).limit(None).to_arrow()
         if "path" in table.column_names:
             paths = table["path"].to_pylist()
             if any(from_storage(p) != p for p in paths):
@@ -590,8 +615,8 @@ class Store:
         for path in sorted(stale_paths):
             where = f"path = {sql_str(path)} AND NOT (file_hash = {sql_str(indexed.get(path, ''))}"
             where += f" AND batch = {newest.get(path, -1)})"
-            removed += self._chunks.count_rows(where)
-            self._chunks.delete(where)
+            removed += self._chunk_table.count_rows(where)
+            self._chunk_table.delete(where)
         return removed
 
     def needs_optimize(self) -> bool:
@@ -601,8 +626,10 @@ class Store:
         """
         if not self.ready:
             return False
-        fragments = self._chunks.stats()["fragment_stats"]["num_fragments"]
-        stats = self._chunks.index_stats("text_idx")
+        # stats() is typed as the TableStatistics dataclass, but lancedb 0.40 returns a
+        # plain dict (and the dataclass has no __getitem__).
+        fragments = self._chunk_table.stats()["fragment_stats"]["num_fragments"]  # type: ignore[index]
+        stats = self._chunk_table.index_stats("text_idx")
         if stats is None:
             return fragments >= OPTIMIZE_FRAGMENTS
         rows = stats.num_indexed_rows + stats.num_unindexed_rows
@@ -623,7 +650,7 @@ class Store:
             return False
         try:
             with self._lock.exclusive():  # compaction rewrites what another writer may touch
-                for table in (self._chunks, self._files):
+                for table in (self._chunk_table, self._file_table):
                     optimize_table(table)
         finally:
             self._maintenance.release()
@@ -633,11 +660,11 @@ class Store:
 
     def vector_index_rows(self) -> int | None:
         """Rows the vector index was trained on; None when there is no vector index."""
-        if not self.ready or VECTOR_INDEX not in {i.name for i in self._chunks.list_indices()}:
+        if not self.ready or VECTOR_INDEX not in {i.name for i in self._chunk_table.list_indices()}:
             return None
         trained = read_trained_rows(self.index_dir)
         if trained is None:  # built without the state file: count its rows now
-            stats = self._chunks.index_stats(VECTOR_INDEX)
+            stats = self._chunk_table.index_stats(VECTOR_INDEX)
             trained = stats.num_indexed_rows if stats is not None else 0
         return trained
 
@@ -648,7 +675,7 @@ class Store:
         return self._vector_index_plan()[1]
 
     def _vector_index_plan(self) -> tuple[int, Action]:
-        rows = self._chunks.count_rows()
+        rows = self._chunk_table.count_rows()
         return rows, plan(rows, self.vector_index_rows(), min_rows=self.vector_index_min_rows)
 
     def update_vector_index(self) -> Action:
@@ -667,10 +694,10 @@ class Store:
             if action is Action.NONE:
                 return action
             started = time.monotonic()
-            self._chunks.create_index("vector", config=index_config(rows), replace=True)
+            self._chunk_table.create_index("vector", config=index_config(rows), replace=True)
             write_trained_rows(self.index_dir, rows)
             with self._lock.exclusive():  # deletes the replaced index; compacts what came meanwhile
-                optimize_table(self._chunks)
+                optimize_table(self._chunk_table)
             log.info("vector index: %s on %d rows in %.1f s", action.value, rows,
                      time.monotonic() - started)  # fmt: skip
         return action

@@ -101,7 +101,7 @@ class IndexerTuning:
 class _FileWork:
     record: FileRecord
     chunks: list[Chunk]
-    vectors: list[np.ndarray | None] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)  # set once embedded
 
 
 @dataclass(frozen=True)
@@ -368,23 +368,29 @@ class Indexer:
             record.path, record.size, record.mtime_ns, record.content_hash, "indexed",
             record.error, len(chunks), doc.kind,
         )  # fmt: skip
-        return _Read("chunked", record, tuple(chunks), partial=record.error if doc.partial else "")
+        partial = (record.error or "") if doc.partial else ""  # the note set above
+        return _Read("chunked", record, tuple(chunks), partial=partial)
 
     def _apply(self, read: _Read) -> None:
         """Add one file's read to the run: counts, failures, chunks waiting for vectors."""
         if read.outcome == "unchanged":
             self._counts["unchanged"] += 1
-        elif read.outcome == "restat":
-            self._records_only.append(read.record)
+            return
+        if read.outcome == "dropped":
+            return
+        record = read.record
+        assert record is not None  # every other outcome carries the file's record
+        if read.outcome == "restat":
+            self._records_only.append(record)
             self._counts["unchanged"] += 1
         elif read.outcome == "failed":
-            self._fail(read.record, read.reason)
+            self._fail(record, read.reason)
         elif read.outcome == "chunked":
             if read.partial:
-                self._partial.append(SkippedFile(read.record.path, read.partial))
+                self._partial.append(SkippedFile(record.path, read.partial))
             with self._lock:
                 chunks = list(read.chunks)
-                self._pending.append(_FileWork(read.record, chunks, [None] * len(chunks)))
+                self._pending.append(_FileWork(record, chunks))
                 self._pending_texts += len(chunks)
                 self._chunks_seen += len(chunks)
 
@@ -418,6 +424,7 @@ class Indexer:
             if self._cancelled():
                 return
             part = order[i : i + step]
+            vectors: np.ndarray | list[np.ndarray]
             try:
                 vectors = self.embedder.embed([texts[h] for h in part])
             except Exception:  # find the text the model refuses: embed the slice one by one
@@ -439,10 +446,13 @@ class Indexer:
             self._pending_texts = 0
             self._embedded_share = 0.0
 
-    def _embed_one_by_one(self, part: list[str], texts: dict[str, str]) -> tuple[list, list[str]]:
+    def _embed_one_by_one(
+        self, part: list[str], texts: dict[str, str]
+    ) -> tuple[list[np.ndarray], list[str]]:
         """(vectors, hashes) of the texts the model takes; the others are left out, and the
         files they belong to fail alone."""
-        vectors, done = [], []
+        vectors: list[np.ndarray] = []
+        done: list[str] = []
         for digest in part:
             try:
                 vectors.append(self.embedder.embed([texts[digest]])[0])
@@ -506,9 +516,11 @@ class Indexer:
         if self._progress is None:
             return
         with self._lock:
-            self._report_locked(phase, current, page, pages)
+            self._report_locked(self._progress, phase, current, page, pages)
 
-    def _report_locked(self, phase: str, current: str, page: int, pages: int) -> None:
+    def _report_locked(
+        self, progress: ProgressFn, phase: str, current: str, page: int, pages: int
+    ) -> None:
         # A file is done once it has its vectors. Embedding takes most of the time, so a count
         # of files read would race to the end of each group and then stand still for minutes.
         pending = len(self._pending)
@@ -520,7 +532,7 @@ class Indexer:
         now = time.monotonic()
         eta = self._eta.estimate(chunks_done, chunks_left, now)
         rate = done / max(now - self._started, 1e-6)
-        self._progress(Progress(done, self._total, current, phase, rate, eta, page, pages))
+        progress(Progress(done, self._total, current, phase, rate, eta, page, pages))
 
 
 def _unexpected(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ also runs the frozen app in a network namespace of its own (`unshare -n`).
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import socket
 from collections.abc import Iterator
@@ -25,12 +26,14 @@ def blocked() -> Iterator[list[object]]:
         attempts.append(address)
         return OSError(f"network access is disabled here (tried {address!r})")
 
-    def connect(self: socket.socket, address, *args):
+    # `self` is typed as _socket.socket, the C base class on which the stubs declare both
+    # methods, so the wrappers have the type of the methods they replace.
+    def connect(self: _socket.socket, address, *args):
         if self.family in _INET:
             raise refuse(address)
         return real_connect(self, address, *args)
 
-    def connect_ex(self: socket.socket, address, *args):
+    def connect_ex(self: _socket.socket, address, *args):
         if self.family in _INET:
             raise refuse(address)
         return real_connect_ex(self, address, *args)

@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import desktop_rag
 from desktop_rag.core.install import network_guard
@@ -29,6 +30,9 @@ from desktop_rag.core.paths import (
     resources_dir,
 )
 from desktop_rag.core.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop_rag.core.knowledge_base import KnowledgeBase
 
 PROBE_FILE = "selftest-probe.pdf"
 PROBE_LINES = (
@@ -55,7 +59,7 @@ class SelfTest:
         self.sample_dir = work_dir / "sample"
         self.data_dir = work_dir / "data"
         self.expected_files = 0
-        self.kb = None
+        self.kb: KnowledgeBase | None = None  # opened by the index step
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
@@ -140,6 +144,7 @@ class SelfTest:
         return f"{report.indexed} files, {report.chunks_added} chunks in {report.seconds:.1f} s"
 
     def search(self) -> str:
+        assert self.kb is not None  # the index step runs first
         hits = self.kb.search(PROBE_QUERY, 3)
         if not hits:
             raise SelfTestFailed(f"searching {PROBE_QUERY!r} found nothing")
@@ -155,6 +160,7 @@ class SelfTest:
         from desktop_rag.core.llm.local.host import ModelHost
         from desktop_rag.core.rag.answerer import Answerer
 
+        assert self.kb is not None  # the index step runs first
         host = ModelHost(ANSWER_SETTINGS, log_dir=self.data_dir / "logs")
         tokens: list[str] = []
         try:

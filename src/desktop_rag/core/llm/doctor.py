@@ -133,7 +133,7 @@ def _processor_name() -> str:
 def collect(
     settings: Settings, *, run_model: bool = True, backend: str = worker.DEFAULT_BACKEND
 ) -> dict[str, Any]:
-    versions = {"python": platform.python_version()}
+    versions: dict[str, str | None] = {"python": platform.python_version()}
     versions.update({label: _version(names) for label, names in PACKAGES.items()})
     report: dict[str, Any] = {"versions": versions}
     test = run_one_token(settings, backend) if run_model else None

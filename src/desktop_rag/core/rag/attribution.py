@@ -75,8 +75,11 @@ Embed = Callable[[list[str]], np.ndarray]  # texts -> (n, dim) vectors
 
 
 class Passage(Protocol):
-    number: int
-    text: str
+    # Read-only, so that frozen dataclasses (rag.answers.Source) are passages too.
+    @property
+    def number(self) -> int: ...
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ _NUMBER_UNIT = re.compile(r"(\d+)([^\W\d_]+)")
 
 def _tokens(text: str) -> list[str]:
     """Words and numbers; a number with its unit ("600mm", "14km") is two tokens."""
-    out = []
+    out: list[str] = []
     for token in _TOKEN.findall(_THOUSANDS.sub("", text.lower())):
         unit = _NUMBER_UNIT.fullmatch(token)
         out += unit.groups() if unit else (token,)
@@ -405,8 +408,8 @@ def _dense_scorer(
             texts = list(dict.fromkeys([s.text for s in parsed] + [w.text for w in windows]))
             matrix = np.asarray(embed(texts), dtype=np.float32)
             norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            matrix = matrix / np.where(norms == 0, 1, norms)
-            cache.update(zip(texts, matrix, strict=True))
+            unit = matrix / np.where(norms == 0, 1, norms)
+            cache.update(zip(texts, unit, strict=True))
         return cache
 
     def for_sentence(index: int) -> Callable[[_Window], float]:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from desktop_rag.core.records import Hit
 
 RRF_K = 60
+Key = TypeVar("Key", bound=Hashable)
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[Hashable]],
+    rankings: Sequence[Sequence[Key]],
     *,
     k: int = RRF_K,
     weights: Sequence[float] | None = None,
-) -> list[tuple[Hashable, float]]:
+) -> list[tuple[Key, float]]:
     """Fuse best-first rankings into one list of (key, score), best first.
 
     A key repeated within one ranking counts at its best rank only. Ties keep the order
@@ -30,9 +32,9 @@ def reciprocal_rank_fusion(
         weights = [1.0] * len(rankings)
     if len(weights) != len(rankings):
         raise ValueError("one weight per ranking")
-    scores: dict[Hashable, float] = {}
+    scores: dict[Key, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
-        seen: set[Hashable] = set()
+        seen: set[Key] = set()
         for rank, key in enumerate(ranking, start=1):
             if key in seen:
                 continue

@@ -163,11 +163,13 @@ class SyncEngine:
         if result.covered_by:
             self.emit("covered", str(path), f"already inside watched folder {result.covered_by}")
             return None
+        folder = result.folder
+        assert folder is not None  # None only when covered
         for absorbed in result.absorbed:
-            self.emit("absorbed", absorbed, f"now part of {result.folder.path}")
+            self.emit("absorbed", absorbed, f"now part of {folder.path}")
         if not index:
-            return SyncReport(folder=result.folder.path)
-        return self.reconcile(result.folder.path, **job)
+            return SyncReport(folder=folder.path)
+        return self.reconcile(folder.path, **job)
 
     def remove_folder(self, path: str | Path) -> int:
         """Stop watching a folder and forget its chunks; returns the number removed."""

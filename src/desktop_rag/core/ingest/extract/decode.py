@@ -123,7 +123,7 @@ def _text_score(text: str) -> float:
     letters from at most a few scripts, and no unassigned or private-use code points."""
     if not text:
         return 0.0
-    good = 0
+    good: float = 0
     scripts: dict[str, int] = {}
     for ch in text:
         category = unicodedata.category(ch)

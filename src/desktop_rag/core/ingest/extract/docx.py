@@ -158,7 +158,7 @@ class _Package:
         root = self._optional_xml(name)
         if root is None:
             return []
-        notes = []
+        notes: list[str] = []
         for note in root.iter(self.w + kind):
             if note.get(self.w + "type") in _SEPARATORS:
                 continue

@@ -33,7 +33,7 @@ def parse_html(text: str) -> Parsed:
     if tree.body is not None:
         walker.walk(tree.body)
     title_node = tree.css_first("title")
-    title = " ".join(title_node.text().split()) if title_node is not None else ""
+    title: str | None = " ".join(title_node.text().split()) if title_node is not None else ""
     body, sections = from_parts(walker.finish())
     title = title or next((s.heading_path[0] for s in sections if s.heading_path), None)
     return Parsed(body, sections, title or None)

@@ -30,8 +30,8 @@ def parse_rst(text: str) -> Parsed:
         i = start_line + consumed
 
     spans = heading_spans(headings, len(text))
-    title = headings[0][2] if headings else None
-    return Parsed(text, from_spans(text, spans), title)
+    doc_title = headings[0][2] if headings else None
+    return Parsed(text, from_spans(text, spans), doc_title)
 
 
 def _heading_at(lines: list[str], i: int) -> tuple[int, str, tuple[str, bool], int] | None:

@@ -11,7 +11,7 @@ a safety margin (llama.cpp's own fitting keeps 1 GiB free too).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypedDict
 
 from desktop_rag.core.llm.gpu.probe import GpuProbe
 
@@ -51,6 +51,14 @@ class FitPlan:
     full_offload_bytes: int | None = None  # what putting everything on the GPU would need
     free_vram_bytes: int | None = None
     gpu_name: str | None = None
+
+
+class _GpuFacts(TypedDict):
+    """What every plan made for a present GPU reports beside its layers."""
+
+    full_offload_bytes: int
+    free_vram_bytes: int
+    gpu_name: str
 
 
 def gib(n: float) -> str:
@@ -122,7 +130,7 @@ def plan_fit(
         return replace(cpu_plan(total, reason), full_offload_bytes=full)
     free = sum(g.free_bytes for g in probe.gpus)
     name = _describe(probe)
-    common = {"full_offload_bytes": full, "free_vram_bytes": free, "gpu_name": name}
+    common: _GpuFacts = {"full_offload_bytes": full, "free_vram_bytes": free, "gpu_name": name}
     if requested != "auto":
         layers = total if requested < 0 else min(requested, total)
         need = vram_needed(shape, layers, n_ctx, cache_type)

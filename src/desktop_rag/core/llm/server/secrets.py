@@ -46,7 +46,7 @@ class KeyStore:
     def __init__(self, fallback_file: Path, backend: Any | str | None = "system"):
         """`backend`: a keyring backend, None for the file only, or "system" to detect."""
         self._file = fallback_file
-        self._backend = system_keyring() if backend == "system" else backend
+        self._backend: Any | None = system_keyring() if backend == "system" else backend
 
     @property
     def where(self) -> str:
