@@ -116,8 +116,8 @@ test-fast: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks packaging
-	$(BIN)/ruff format --check src tests benchmarks packaging
+	$(BIN)/ruff check src tests benchmarks packaging setup.py
+	$(BIN)/ruff format --check src tests benchmarks packaging setup.py
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -36,6 +36,11 @@ class LocalChatEngine:
         self._kb: KnowledgeBase | None = None
         self._answerer: Answerer | None = None
 
+    @property
+    def knowledge_base(self) -> KnowledgeBase | None:
+        """The knowledge base answers search (None until the first load or question)."""
+        return self._kb
+
     def _parts(self) -> tuple[ChatHost, Answerer, KnowledgeBase]:
         if self._host is None:
             self._host = make_host(self.settings, self.paths)
