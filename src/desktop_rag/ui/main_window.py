@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QStandardPaths, Qt, QUrl, Slot
 from PySide6.QtGui import (
@@ -43,6 +44,9 @@ from desktop_rag.ui.folder_panel import FolderPanel
 from desktop_rag.ui.source_panel import SourcePanel
 from desktop_rag.ui.status_bar import StatusBar
 from desktop_rag.ui.welcome import WelcomePage
+
+if TYPE_CHECKING:  # imports LanceDB: not at start-up
+    from desktop_rag.core.knowledge_base import IndexStatus
 
 Opener = Callable[[str, int], None]  # path, page (0: none)
 
@@ -247,9 +251,9 @@ class MainWindow(QMainWindow):
         self.folder_model.remove(folder)
 
     @Slot(object)
-    def _on_index_status_changed(self, status: object) -> None:
+    def _on_index_status_changed(self, status: IndexStatus) -> None:
         self.status.index_status(status)
-        self.failed_model.set_files(list(getattr(status, "errors", ())))
+        self.failed_model.set_files(list(status.errors))
 
     @Slot(str)
     def _on_service_notice(self, text: str) -> None:

@@ -364,7 +364,7 @@ class SettingsDialog(QDialog):
             f"{preview.n_layers} layers · trained for {preview.n_ctx_train:,} tokens of context"
         )
         plan = preview.plan
-        vram = getattr(plan, "expected_vram_bytes", 0)
+        vram = plan.expected_vram_bytes
         text = f"Plan: {plan.gpu_layers} of {plan.total_layers} layers on the GPU"
         if vram:
             text += f", about {format_bytes(vram)} of VRAM"

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
 
 from desktop_rag.core.llm.server.address import exposure_warning, parse_server_url
 from desktop_rag.ui.server_settings import privacy_text
+
+if TYPE_CHECKING:  # the index's module imports LanceDB: not at start-up
+    from desktop_rag.core.knowledge_base import IndexStatus
+    from desktop_rag.core.llm.model_info import ModelInfo
 
 
 def format_bytes(n: int) -> str:
@@ -29,12 +34,12 @@ def short_reason(reason: str) -> str:
     return reason.split(" (")[0].split(": running")[0].split(", so ")[0].strip()
 
 
-def gpu_text(info: object) -> tuple[str, str]:
+def gpu_text(info: ModelInfo) -> tuple[str, str]:
     """("GPU 31/31 layers" or "CPU only", the reason) from a ModelInfo."""
-    plan = getattr(info, "plan", None)
-    reason = getattr(plan, "reason", "") or ""
-    gpu_layers = getattr(info, "gpu_layers", 0) or 0
-    total = getattr(plan, "total_layers", None) or (getattr(info, "n_layers", 0) or 0) + 1
+    plan = info.plan
+    reason = plan.reason or ""
+    gpu_layers = info.gpu_layers or 0
+    total = plan.total_layers or (info.n_layers or 0) + 1
     if gpu_layers <= 0:
         return "CPU only", reason or "no layers on the GPU"
     return f"GPU {min(gpu_layers, total)}/{total} layers", reason
@@ -95,18 +100,18 @@ class StatusBar(QStatusBar):
     def model_progress(self, fraction: float) -> None:
         self.model_label.setText(f"Model: loading… {fraction:.0%}")
 
-    def model_loaded(self, info: object) -> None:
-        name = getattr(info, "name", "") or "model"
-        quant = getattr(info, "quantization", "")
+    def model_loaded(self, info: ModelInfo) -> None:
+        name = info.name or "model"
+        quant = info.quantization
         self.model_label.setText(f"Model: {name}" + (f" ({quant})" if quant else ""))
-        if getattr(info, "server", ""):
+        if info.server:
             self.model_label.setText(f"Model: {name} (server)")
         self.model_button.hide()
-        self.model_label.setToolTip(getattr(info, "path", ""))
+        self.model_label.setToolTip(info.path)
         text, reason = gpu_text(info)
         if text == "CPU only" and reason:
             text = f"{text}: {short_reason(reason)}"
-        server = getattr(info, "server", "")
+        server = info.server
         if server:
             text = "on the server"
         self.gpu_label.setText(text)
@@ -125,14 +130,14 @@ class StatusBar(QStatusBar):
         self.privacy_label.setToolTip(privacy_text(server))
         self.privacy_label.show()
 
-    def _show_lora(self, info: object) -> None:
-        lora, error = getattr(info, "lora", None), getattr(info, "lora_error", None)
+    def _show_lora(self, info: ModelInfo) -> None:
+        lora, error = info.lora, info.lora_error
         if error:
             self.lora_label.setText("⚠ LoRA adapter not applied")
             self.lora_label.setToolTip(error)
             self.showMessage(f"The LoRA adapter was not applied: {error}", 15000)
         elif lora:
-            scale = getattr(info, "lora_scale", 1.0)
+            scale = info.lora_scale
             self.lora_label.setText(f"LoRA: {Path(lora).stem} ×{scale:g}")
             self.lora_label.setToolTip(lora)
         self.lora_label.setVisible(bool(lora or error))
@@ -146,14 +151,14 @@ class StatusBar(QStatusBar):
         self._show_model_button("Load")
         self.showMessage(f"The chat model could not be loaded: {message}", 15000)
 
-    def index_status(self, status: object) -> None:
-        files = getattr(status, "files", 0)
-        chunks = getattr(status, "chunks", 0)
-        size = format_bytes(getattr(status, "index_bytes", 0))
+    def index_status(self, status: IndexStatus) -> None:
+        files = status.files
+        chunks = status.chunks
+        size = format_bytes(status.index_bytes)
         self.index_label.setText(
             f"Index: {_count(files, 'file')} · {_count(chunks, 'passage')} · {size}"
         )
-        self.index_label.setToolTip(f"Embedding model: {getattr(status, 'embedder', None) or '—'}")
+        self.index_label.setToolTip(f"Embedding model: {status.embedder or '—'}")
 
     def index_failed(self, message: str) -> None:
         self.index_label.setText("Index: unavailable")
