@@ -188,7 +188,7 @@ class FakeChatEngine:
         self.threads.add(threading.get_ident())
         for fraction in self.load_steps:
             if cancel is not None and cancel.is_set():
-                from desktop_rag.core.llm.local.child import Cancelled
+                from desktop_rag.core.llm.hosts import Cancelled
 
                 raise Cancelled()
             if on_progress is not None:

@@ -18,7 +18,7 @@ import pytest
 import desktop_rag
 
 PACKAGE = Path(desktop_rag.__file__).parent
-# What each layer must not import (STYLE.md: ui -> services -> core).
+# What each layer must not import (the house style, shared/STYLE.md: ui -> services -> core).
 FORBIDDEN = {
     "core": ("PySide6", "shiboken6", "desktop_rag.services", "desktop_rag.ui", "desktop_rag.app"),
     "services": ("desktop_rag.ui", "desktop_rag.app"),

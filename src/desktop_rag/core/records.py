@@ -67,6 +67,16 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class DiskFile:
+    """A file as the folder walk found it: what stat says, before anything is read."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None = None  # sha256 of its bytes, only where stat cannot settle it
+
+
+@dataclass(frozen=True)
 class FileRecord:
     """The index's knowledge of one file on disk."""
 

@@ -19,7 +19,7 @@ from desktop_rag.core.sync.changes import ChangeBatch, PathMove
 from desktop_rag.core.sync.engine import PauseGate, SyncEngine, SyncEvent
 from desktop_rag.core.sync.folders import FolderStore
 from desktop_rag.core.sync.loop import WatchLoop, WatchTiming
-from tests.core.sync.watch_fakes import LimitedObserver
+from tests.core.sync.watcher_fakes import LimitedObserver
 
 
 def doc(topic: str, paragraphs: int = 6) -> str:

@@ -29,7 +29,7 @@ from desktop_rag.core.sync.changes import (
     coalesce,
 )
 from desktop_rag.core.sync.watcher import Debouncer, FolderWatcher, _Handler
-from tests.core.sync.watch_fakes import LimitedObserver
+from tests.core.sync.watcher_fakes import LimitedObserver
 
 
 def changed(p: str, is_dir: bool = False) -> FsEvent:

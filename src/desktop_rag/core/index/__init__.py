@@ -1,3 +1,4 @@
 """The on-disk index: LanceDB tables, their schema and versions, the vector and keyword
-indexes, and the one-writer-at-a-time marker that makes a kill recoverable.
+indexes, the one-writer-at-a-time marker that makes a kill recoverable, and the check of
+the index against itself after one.
 """

@@ -1,1 +1,3 @@
-"""Bringing files into the index: extract text, clean it, cut it into chunks, embed, write."""
+"""Files in: the folder walk and its ignore rules, text extraction (`extract/`), cleanup and
+chunking; the indexer runs them and hands the chunks to `embedding/` and `index/`.
+"""

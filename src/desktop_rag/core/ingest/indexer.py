@@ -33,9 +33,9 @@ from desktop_rag.core.ingest.eta import EtaClock
 from desktop_rag.core.ingest.extract.reading import os_reason
 from desktop_rag.core.ingest.ignore import IgnoreRules
 from desktop_rag.core.ingest.read_ahead import ReadAhead
+from desktop_rag.core.ingest.walk import LOOP_REASON, scan_folder
 from desktop_rag.core.records import Chunk, Document, FileRecord, IndexReport, Progress, SkippedFile
 from desktop_rag.core.settings import Settings
-from desktop_rag.core.sync.reconcile import LOOP_REASON, scan_folder
 
 ProgressFn = Callable[[Progress], None]
 
@@ -63,7 +63,7 @@ def walk_folder(
 ) -> tuple[dict[str, tuple[int, int]], list[SkippedFile]]:
     """Supported files under `root` with (size, mtime_ns), and what could not be walked.
 
-    The walk is sync's (`reconcile.scan_folder`): ignore rules, virtual environments, each
+    The walk is sync's too (`walk.scan_folder`): ignore rules, virtual environments, each
     real folder entered once. Broken links and link loops come back with (0, 0) so that
     their visit records why; folders that could not be listed and links to folders already
     walked are returned as problems.

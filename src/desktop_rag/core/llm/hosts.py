@@ -12,6 +12,12 @@ from desktop_rag.core.paths import AppPaths
 from desktop_rag.core.settings import Settings
 
 
+class Cancelled(Exception):
+    """The caller's cancel event or the host's `stop()` ended a wait (load or generate).
+
+    Raised by either host; the answerer turns it into a stopped answer."""
+
+
 class ChatHost(Protocol):
     """What the answerer needs of a model: `core.llm.local.host.ModelHost` (a child process here)
     or `core.llm.server.host.RemoteHost` (an OpenAI-compatible server)."""

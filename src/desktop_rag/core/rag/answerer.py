@@ -18,8 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from desktop_rag.core.llm.hosts import ChatHost
-from desktop_rag.core.llm.local.child import Cancelled
+from desktop_rag.core.llm.hosts import Cancelled, ChatHost
 from desktop_rag.core.llm.model_info import Timings
 from desktop_rag.core.llm.server.errors import ContextExceeded
 from desktop_rag.core.rag.answers import Answer, PartialAttribution, Source, Turn

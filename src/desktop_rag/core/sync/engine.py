@@ -25,9 +25,10 @@ from pathlib import Path
 from desktop_rag.core.index import consistency
 from desktop_rag.core.ingest.ignore import IgnoreRules
 from desktop_rag.core.ingest.indexer import hash_file
+from desktop_rag.core.ingest.walk import LOOP_REASON, default_supported, scan_folder
 from desktop_rag.core.knowledge_base import KnowledgeBase
 from desktop_rag.core.path_keys import display_path
-from desktop_rag.core.records import FileRecord, IndexReport, Progress
+from desktop_rag.core.records import DiskFile, FileRecord, IndexReport, Progress
 from desktop_rag.core.sync.changes import ChangeBatch
 from desktop_rag.core.sync.folders import (
     FolderError,
@@ -37,20 +38,13 @@ from desktop_rag.core.sync.folders import (
     probe,
 )
 from desktop_rag.core.sync.plan import (
-    DiskFile,
     SyncPlan,
     collapse_deletes,
     paths_to_hash,
     plan_sync,
     with_hashes,
 )
-from desktop_rag.core.sync.reconcile import (
-    LOOP_REASON,
-    default_supported,
-    hash_files,
-    plan_folder,
-    scan_folder,
-)
+from desktop_rag.core.sync.reconcile import hash_files, plan_folder
 
 ProgressFn = Callable[[Progress], None]
 

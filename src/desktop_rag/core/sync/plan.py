@@ -15,15 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from desktop_rag.core.records import FileRecord
-
-
-@dataclass(frozen=True)
-class DiskFile:
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str | None = None  # filled in only for what stat cannot settle
+from desktop_rag.core.records import DiskFile, FileRecord
 
 
 @dataclass(frozen=True)

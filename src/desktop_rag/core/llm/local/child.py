@@ -1,6 +1,6 @@
 """The parent's handle on one model child process: start, talk, watch, kill.
 
-Knows nothing about models; `host.py` decides what to ask. A child that dies becomes a
+Knows nothing about models; `local/host.py` decides what to ask. A child that dies becomes a
 `ModelCrash` that names the true cause (`exit_cause.py`): instructions this CPU lacks,
 memory, or a crash quoting the last lines llama.cpp wrote to the child's log.
 """
@@ -17,16 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from desktop_rag.core.errors import ModelError
+from desktop_rag.core.llm.hosts import Cancelled
 from desktop_rag.core.llm.local import worker
 from desktop_rag.core.llm.local.cpu_features import build_features, cpu_features
 from desktop_rag.core.llm.local.exit_cause import ChildExit, ModelCrash, explain_exit
 
 POLL_S = 0.02
 STARTUP_TIMEOUT_S = 120.0
-
-
-class Cancelled(Exception):
-    """The caller's cancel event or `ModelHost.stop()` ended the wait."""
 
 
 class ChildError(Exception):

@@ -1,4 +1,5 @@
-"""Why the model's child process died, in words a person can act on (pure, no I/O).
+"""Why the model failed to load or its child process died, in words a person can act on
+(pure, no I/O).
 
 How the process ended (its exit code or signal), what the kernel's out-of-memory killer did
 meanwhile, the last lines llama.cpp wrote to the model log, and the instruction features of
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from desktop_rag.core.errors import ModelError
 from desktop_rag.core.llm.local.cpu_features import X86_64_V3, describe, missing_features
+from desktop_rag.core.llm.model.gguf_info import CORRUPT_HINT
 
 # Windows reports a crash as an NTSTATUS exit code, not a signal.
 _WIN_ILLEGAL_INSTRUCTION = 0xC000001D
@@ -213,3 +215,27 @@ def _quote(tail: tuple[str, ...], lines: int = 3) -> str:
 
 def _clip(line: str, width: int = 200) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def load_error(path: str, exc: Exception, log_tail: list[str]) -> ModelError:
+    """The error for a load that failed, quoting llama.cpp's own reason from its log."""
+    if isinstance(exc, ModelError):
+        exc.path = exc.path or path
+        return exc
+    tail = error_lines(log_tail)
+    # "error loading model: <why>" is llama.cpp's own explanation; prefer it.
+    best = next((line for line in tail if "error loading model" in line), None)
+    best = best or (tail[-1] if tail else "")
+    said = f" llama.cpp said: {best.split(': ', 1)[-1]}" if best else ""
+    if any("out of memory" in line.lower() or "alloc" in line.lower() for line in tail):
+        return ModelError(
+            f"not enough memory to load the model.{said}",
+            path=path,
+            hint="choose a smaller model or context, or fewer GPU layers",
+        )
+    return ModelError(
+        "could not be loaded: the file is damaged, incomplete, or a model architecture "
+        f"this llama.cpp does not support.{said}",
+        path=path,
+        hint=CORRUPT_HINT,
+    )

@@ -23,11 +23,12 @@ from typing import Any
 from desktop_rag.core.errors import ModelError
 from desktop_rag.core.llm.gpu.fit import OFF_REASON, FitPlan, cpu_reason, fewer_layers, plan_fit
 from desktop_rag.core.llm.gpu.probe import GpuProbe, probe_gpus
+from desktop_rag.core.llm.hosts import Cancelled
 from desktop_rag.core.llm.local import worker
-from desktop_rag.core.llm.local.child import Cancelled, ChildError, ChildProcess, read_oom_kills
+from desktop_rag.core.llm.local.child import ChildError, ChildProcess, read_oom_kills
 from desktop_rag.core.llm.local.cpu_features import build_features, cpu_features
-from desktop_rag.core.llm.local.exit_cause import ModelCrash, unsupported_cpu
-from desktop_rag.core.llm.model.files import check_model_file, load_error, model_info
+from desktop_rag.core.llm.local.exit_cause import ModelCrash, load_error, unsupported_cpu
+from desktop_rag.core.llm.model.files import check_model_file, model_info
 from desktop_rag.core.llm.model.gguf_info import GgufInfo, read_gguf_info
 from desktop_rag.core.llm.model.lora import LoraError, check_adapter, llama_refusal
 from desktop_rag.core.llm.model_info import ModelInfo, Timings

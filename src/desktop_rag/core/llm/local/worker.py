@@ -1,4 +1,4 @@
-"""Code that runs inside the model's child process (see `host.py` for the parent side).
+"""Code that runs inside the model's child process (see `local/host.py` for the parent side).
 
 The child owns the llama.cpp model. It reads one request at a time from its end of the
 pipe and answers on the same pipe:
@@ -75,7 +75,7 @@ class LlamaBackend:
                 n_threads=threads,
                 n_threads_batch=threads,
                 # llama-cpp-python applies the adapter with this scale when it creates the
-                # context; a file llama.cpp refuses raises ValueError (see host.py).
+                # context; a file llama.cpp refuses raises ValueError (see local/host.py).
                 lora_path=req.get("lora_path"),
                 lora_scale=req.get("lora_scale", 1.0),
                 # chat_format=None: llama-cpp-python takes tokenizer.chat_template from the GGUF.

@@ -8,33 +8,8 @@ from typing import Any
 
 from desktop_rag.core.errors import ModelError
 from desktop_rag.core.llm.gpu.fit import FitPlan, cpu_plan
-from desktop_rag.core.llm.local.exit_cause import error_lines
-from desktop_rag.core.llm.model.gguf_info import CORRUPT_HINT, file_type_name
+from desktop_rag.core.llm.model.gguf_info import file_type_name
 from desktop_rag.core.llm.model_info import ModelInfo
-
-
-def load_error(path: str, exc: Exception, log_tail: list[str]) -> ModelError:
-    """The error for a load that failed, quoting llama.cpp's own reason from its log."""
-    if isinstance(exc, ModelError):
-        exc.path = exc.path or path
-        return exc
-    tail = error_lines(log_tail)
-    # "error loading model: <why>" is llama.cpp's own explanation; prefer it.
-    best = next((line for line in tail if "error loading model" in line), None)
-    best = best or (tail[-1] if tail else "")
-    said = f" llama.cpp said: {best.split(': ', 1)[-1]}" if best else ""
-    if any("out of memory" in line.lower() or "alloc" in line.lower() for line in tail):
-        return ModelError(
-            f"not enough memory to load the model.{said}",
-            path=path,
-            hint="choose a smaller model or context, or fewer GPU layers",
-        )
-    return ModelError(
-        "could not be loaded: the file is damaged, incomplete, or a model architecture "
-        f"this llama.cpp does not support.{said}",
-        path=path,
-        hint=CORRUPT_HINT,
-    )
 
 
 def gguf_file_problem(path: str, kind: str) -> tuple[str, str] | None:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from desktop_rag.core.llm.gpu.fit import FitPlan
-from desktop_rag.core.llm.local.child import Cancelled
+from desktop_rag.core.llm.hosts import Cancelled
 from desktop_rag.core.llm.model_info import ModelInfo, Timings
 from desktop_rag.core.llm.server.address import ServerAddress, parse_server_url
 from desktop_rag.core.llm.server.client import ServerClient, ServerInfo, file_name, model_label
