@@ -108,8 +108,6 @@ class PdfExtractor:
                 msg = conn.recv()
             except (EOFError, OSError):
                 detail = self._exit_detail()
-                if self._aborted.is_set():
-                    raise Unreadable("PDF extraction was cancelled") from None
                 if not pages:
                     raise Unreadable(f"PDF extractor crashed ({detail})") from None
                 note = (
@@ -173,20 +171,22 @@ class PdfExtractor:
         except (EOFError, OSError):
             ready = False
         if not ready:
-            detail = self._exit_detail()
-            # abort() kills a child that is still starting: that is the cause, not memory.
-            if self._aborted.is_set():
-                raise Unreadable("PDF extraction was cancelled")
-            raise Unreadable(f"PDF extractor could not start ({detail})")
+            raise Unreadable(f"PDF extractor could not start ({self._exit_detail()})")
         return parent
 
     def _exit_detail(self) -> str:
-        """How the child ended, e.g. "SIGSEGV" or "exit code 1"; stops it if it has not."""
+        """How the child ended, e.g. "SIGSEGV" or "exit code 1"; stops it if it has not.
+
+        Raises Unreadable("... cancelled") when `abort()` ended it, whether it was starting
+        or reading: the kill was ours, and its SIGKILL is not a lack of memory.
+        """
         process = self._process
         if process is not None:
             process.join(timeout=2.0)  # let a dying child finish so its exit code is real
         code = process.exitcode if process is not None else None
         self._stop()
+        if self._aborted.is_set():
+            raise Unreadable("PDF extraction was cancelled") from None
         if code is None or code >= 0:
             return f"exit code {code}" if code is not None else "it stopped answering"
         try:
