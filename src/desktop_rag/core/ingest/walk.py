@@ -76,7 +76,7 @@ def scan_folder(
                     real = os.path.realpath(entry.path)
                     # A link into the folder itself is skipped: the real folder is walked
                     # under its own path. Links out of it are followed, each target once.
-                    if real in seen_dirs or (entry.is_symlink() and inside(real, real_root)):
+                    if real in seen_dirs or (entry.is_symlink() and _inside(real, real_root)):
                         loops.append(entry.path)
                         continue
                     seen_dirs.add(real)
@@ -84,7 +84,7 @@ def scan_folder(
                 elif entry.is_file():
                     if rules.ignores_entry(rel, False) or not supported(entry.path):
                         continue
-                    if entry.is_symlink() and inside(os.path.realpath(entry.path), real_root):
+                    if entry.is_symlink() and _inside(os.path.realpath(entry.path), real_root):
                         continue  # the target itself is indexed under its own path
                     st = entry.stat()
                     files[entry.path] = DiskFile(entry.path, st.st_size, st.st_mtime_ns)
@@ -102,6 +102,6 @@ def _wanted_file(path: str, rel: str, rules: IgnoreRules, supported: Callable[[s
     return not rules.ignores_entry(rel, False) and supported(path)
 
 
-def inside(path: str, real_folder: str) -> bool:
-    """`path` is `real_folder` or lies under it (both real paths)."""
+def _inside(path: str, real_folder: str) -> bool:
+    # sync.folders.is_under, which this layer cannot import (sync builds on ingest).
     return path == real_folder or path.startswith(real_folder.rstrip(os.sep) + os.sep)

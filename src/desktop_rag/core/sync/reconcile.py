@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from desktop_rag.core.ingest.walk import Scan, inside
+from desktop_rag.core.ingest.walk import Scan
 from desktop_rag.core.records import FileRecord
+from desktop_rag.core.sync.folders import is_under
 from desktop_rag.core.sync.plan import (
     SyncPlan,
     paths_to_hash,
@@ -38,7 +39,7 @@ def plan_folder(
     if scan.errors:
         # Files under a folder that could not be listed are unknown, not deleted.
         records = {
-            p: r for p, r in records.items() if not any(inside(p, bad) for bad, _ in scan.errors)
+            p: r for p, r in records.items() if not any(is_under(p, bad) for bad, _ in scan.errors)
         }
     wanted = paths_to_hash(scan.files, records)
     # A file that cannot be read now (locked, vanishing) keeps no hash: it is planned as
