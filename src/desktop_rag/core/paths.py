@@ -117,8 +117,7 @@ def resources_dir() -> Path:
     if bundled is not None:
         return bundled / "resources"
     package = _package_dir("desktop_rag")
-    if package is None:  # not reachable: this module is part of the package
-        raise FileNotFoundError("the desktop_rag package cannot be found")
+    assert package is not None  # this module is part of it
     installed = package / "resources"
     if installed.is_dir():
         return installed

@@ -94,6 +94,13 @@ class Recovery:
     requeued: tuple[str, ...] = ()  # records dropped (chunks incomplete): to index again
 
 
+def _opened(table: Table | None) -> Table:
+    """`table`, for code that has checked `Store.ready`; a clear error if it has not."""
+    if table is None:
+        raise RuntimeError("the index tables are not open (Store.ready is False)")
+    return table
+
+
 class Store:
     def __init__(
         self,
@@ -217,15 +224,11 @@ class Store:
 
     @property
     def _chunk_table(self) -> Table:
-        if self._chunks is None:
-            raise RuntimeError("the index tables are not open (Store.ready is False)")
-        return self._chunks
+        return _opened(self._chunks)
 
     @property
     def _file_table(self) -> Table:
-        if self._files is None:
-            raise RuntimeError("the index tables are not open (Store.ready is False)")
-        return self._files
+        return _opened(self._files)
 
     def _manifest_identity(self) -> tuple[int, int] | None:
         try:
