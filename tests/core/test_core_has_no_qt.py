@@ -35,18 +35,33 @@ def imported_modules(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute | ast.Name)
-            and (getattr(node.func, "attr", None) or getattr(node.func, "id", None))
-            == "import_module"
-            and node.args
-            and isinstance(node.args[0], ast.Constant | ast.JoinedStr)
-        ):
-            first = node.args[0]
-            text = first.value if isinstance(first, ast.Constant) else ast.unparse(first)
-            found.add(str(text).strip("f'\""))
+        elif isinstance(node, ast.Call) and _called(node.func) == "import_module" and node.args:
+            name = _literal_head(node.args[0])
+            if name:
+                found.add(name)
     return found
+
+
+def _called(func: ast.expr) -> str:
+    """`import_module` for both `importlib.import_module(...)` and `import_module(...)`."""
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _literal_head(arg: ast.expr) -> str:
+    """The module name a call spells out: the whole string, or an f-string's literal start
+    (`f"desktop_rag.ui.{name}"` -> "desktop_rag.ui")."""
+    if isinstance(arg, ast.Constant):
+        return str(arg.value)
+    if not isinstance(arg, ast.JoinedStr):
+        return ""
+    head = []
+    for part in arg.values:
+        if not isinstance(part, ast.Constant):
+            break
+        head.append(str(part.value))
+    return "".join(head).rstrip(".")
 
 
 def layer_violations(folder: Path, forbidden: tuple[str, ...]) -> list[str]:
@@ -82,8 +97,12 @@ def test_the_static_check_sees_every_kind_of_import(tmp_path: Path) -> None:
     (layer / "deep" / "by_name.py").write_text(
         "import importlib\nimportlib.import_module('desktop_rag.services.worker')\n"
     )
+    (layer / "deep" / "by_pattern.py").write_text(
+        "from importlib import import_module\nimport_module(f'desktop_rag.ui.{name}')\n"
+    )
     assert layer_violations(layer, FORBIDDEN["core"]) == [
         "core/deep/by_name.py: desktop_rag.services.worker",
+        "core/deep/by_pattern.py: desktop_rag.ui",
         "core/deep/lazy.py: desktop_rag.ui",
         "core/deep/lazy.py: shiboken6",
         "core/top.py: PySide6.QtCore",
